@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# ./run-local.sh        venv + deps + database + demo data + model + scores + dashboard
+# ./run-local.sh test   the whole test suite (installs test-only needs, Chromium included)
+set -euo pipefail
+cd "$(dirname "$0")"
+MODE="${1:-run}"
+PYTHON="${PYTHON:-python3}"
+export PDE_DATA_DIR="${PDE_DATA_DIR:-$PWD/data}"
+
+say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+
+ensure_venv() {
+    local reqs="requirements.txt" stamp
+    [[ "$MODE" == test ]] && reqs="requirements-test.txt"
+    if [[ ! -x .venv/bin/python ]]; then
+        say "creating .venv"
+        "$PYTHON" -m venv .venv
+    fi
+    # reinstall only when the pinned requirements or the package metadata change
+    stamp=".venv/.installed-$(cat requirements*.txt pyproject.toml | sha256sum | cut -c1-16)-$reqs"
+    if [[ ! -f "$stamp" ]]; then
+        say "installing dependencies ($reqs)"
+        .venv/bin/python -m pip install --quiet --upgrade pip
+        .venv/bin/python -m pip install --quiet -r "$reqs"
+        .venv/bin/python -m pip install --quiet --no-deps -e .
+        touch "$stamp"
+    fi
+}
+
+ensure_chromium() {
+    if command -v chromium >/dev/null 2>&1; then return; fi
+    say "installing Chromium for the browser tests"
+    local sudo=""
+    [[ "$(id -u)" != 0 ]] && sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+}
+
+ensure_venv
+PDE=.venv/bin/pde
+
+if [[ "$MODE" == test ]]; then
+    ensure_chromium
+    say "ruff"
+    .venv/bin/ruff check src dashboard tests bench
+    say "pytest"
+    exec .venv/bin/python -m pytest -q
+fi
+
+say "database"
+$PDE db init
+if [[ "$($PDE db status --json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["row_counts"]["customers"])')" == 0 ]]; then
+    say "generating the demo bank (30,000 customers, 180 days)"
+    $PDE generate --customers 30000 --days 180 --seed 7
+fi
+$PDE db status

@@ -1,0 +1,1 @@
+"""Database access: one engine per process, migrations, bulk COPY, and one module per table group."""

@@ -1,0 +1,56 @@
+"""Bulk movement between Polars frames and PostgreSQL through COPY (never row-by-row INSERTs)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import polars as pl
+from psycopg import sql
+from sqlalchemy import Connection
+
+_CHUNK_BYTES = 8 << 20
+
+
+def _raw(conn: Connection):
+    """The psycopg connection under a SQLAlchemy Connection, inside the same transaction."""
+    return conn.connection.driver_connection
+
+
+def copy_in(conn: Connection, table: str, df: pl.DataFrame, columns: Sequence[str] | None = None) -> int:
+    """Rows loaded into `table` from df (CSV COPY, written in C by Polars, streamed in 8 MB pieces)."""
+    cols = list(columns or df.columns)
+    if df.height == 0:
+        return 0
+    buf = io.BytesIO()
+    # date/datetime formats PostgreSQL parses directly; nulls are empty unquoted fields
+    df.select(cols).write_csv(buf, include_header=False, datetime_format="%Y-%m-%dT%H:%M:%S%.f%z",
+                              date_format="%Y-%m-%d", null_value="", quote_style="necessary")
+    stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, cols)))
+    data = buf.getbuffer()
+    with _raw(conn).cursor() as cur, cur.copy(stmt) as copy:
+        for start in range(0, len(data), _CHUNK_BYTES):
+            copy.write(data[start:start + _CHUNK_BYTES])
+    return df.height
+
+
+def copy_out(conn: Connection, query: str, params: dict | None = None,
+             schema: dict[str, pl.DataType] | None = None) -> pl.DataFrame:
+    """Result of a SELECT as a Polars frame, read through COPY TO (fast for millions of rows).
+
+    `params` are bound client-side by psycopg (never string-formatted by us).
+    """
+    raw = _raw(conn)
+    inner = sql.SQL(query)
+    if params:
+        inner = sql.SQL(raw.cursor().mogrify(query, params))
+    stmt = sql.SQL("COPY ({}) TO STDOUT (FORMAT csv, HEADER true)").format(inner)
+    buf = io.BytesIO()
+    with raw.cursor() as cur, cur.copy(stmt) as copy:
+        for block in copy:
+            buf.write(block)
+    if buf.tell() == 0:
+        return pl.DataFrame(schema=schema or {})
+    buf.seek(0)
+    return pl.read_csv(buf, schema_overrides=schema, try_parse_dates=True)

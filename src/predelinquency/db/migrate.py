@@ -1,0 +1,84 @@
+"""Applies the numbered SQL files in sql/ once each, in order, each in its own transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, text
+
+from predelinquency.settings import REPO_ROOT
+
+log = logging.getLogger(__name__)
+SQL_DIR = REPO_ROOT / "sql"
+_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+# any constant works; it only has to be the same for every process migrating this database
+_MIGRATION_LOCK = 728_311_004
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: str
+    path: Path
+
+    @property
+    def sql(self) -> str:
+        return self.path.read_text()
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+
+def discover(sql_dir: Path = SQL_DIR) -> list[Migration]:
+    """Migration files in version order; a badly named file is an error, not silently skipped."""
+    found = []
+    for path in sorted(sql_dir.glob("*.sql")):
+        m = _NAME.match(path.name)
+        if not m:
+            raise ValueError(f"migration file {path.name} must be named NNN_lowercase_name.sql")
+        found.append(Migration(m.group(1), path))
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions):
+        raise ValueError(f"duplicate migration numbers in {sql_dir}")
+    return found
+
+
+def _ensure_table(conn: Connection) -> None:
+    conn.execute(text(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version text PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,"
+        " applied_at timestamptz NOT NULL DEFAULT now())"
+    ))
+
+
+def applied(conn: Connection) -> dict[str, str]:
+    """version -> checksum of the migrations already applied."""
+    _ensure_table(conn)
+    return dict(conn.execute(text("SELECT version, checksum FROM schema_migrations")).all())
+
+
+def migrate(engine: Engine, sql_dir: Path = SQL_DIR) -> list[str]:
+    """Names of the migrations this call applied (empty when the schema was already current)."""
+    done: list[str] = []
+    for mig in discover(sql_dir):
+        with engine.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+            have = applied(conn)
+            if mig.version in have:
+                if have[mig.version] != mig.checksum:
+                    log.warning("migration %s changed after it was applied", mig.path.name)
+                continue
+            log.info("applying %s", mig.path.name)
+            # the raw cursor without parameters: the file is trusted multi-statement DDL whose
+            # format('%s') calls must not be read as bind placeholders
+            conn.connection.cursor().execute(mig.sql)
+            conn.execute(
+                text("INSERT INTO schema_migrations (version, name, checksum) VALUES (:v, :n, :c)"),
+                {"v": mig.version, "n": mig.path.name, "c": mig.checksum},
+            )
+            done.append(mig.path.name)
+    return done
