@@ -1,0 +1,1 @@
+"""Job history (batch_runs) and drift (PSI)."""

@@ -1,0 +1,106 @@
+"""batch_runs: every long job (generate, train, nightly, ingest) is recorded with progress, stages and errors.
+
+Progress is written on its own short autocommit connection so the dashboard sees it while the job's
+main transaction is still open; the job's data itself commits (or not) independently of this record.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError
+
+from predelinquency.errors import Conflict
+
+log = logging.getLogger(__name__)
+Progress = Callable[[float, str], None]
+
+
+def no_progress(fraction: float, message: str) -> None:
+    """A Progress callback that discards updates (library calls outside a recorded run)."""
+
+
+@dataclass
+class RunRecorder:
+    """Handle for one batch_runs row: progress, stage timings, metrics and a log."""
+
+    engine: Engine
+    run_id: int
+    stages: list[dict[str, Any]] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    _log_lines: list[str] = field(default_factory=list)
+    _last_write: float = 0.0
+
+    def progress(self, fraction: float, message: str) -> None:
+        """Record progress in [0, 1] with a one-line message (throttled to ~4 writes a second)."""
+        self._log_lines.append(f"{time.strftime('%H:%M:%S')} {message}")
+        now = time.monotonic()
+        if now - self._last_write < 0.25 and fraction < 1:
+            return
+        self._last_write = now
+        with self.engine.begin() as conn:
+            conn.execute(
+                text("UPDATE batch_runs SET progress = :p, message = :m, log = :log WHERE run_id = :id"),
+                {"p": min(max(fraction, 0.0), 1.0), "m": message, "log": "\n".join(self._log_lines),
+                 "id": self.run_id},
+            )
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[dict[str, Any]]:
+        """Times a stage; the caller may set info['rows'] (and other figures) on the yielded dict."""
+        info: dict[str, Any] = {"name": name}
+        start = time.perf_counter()
+        try:
+            yield info
+        finally:
+            info["seconds"] = round(time.perf_counter() - start, 3)
+            self.stages.append(info)
+
+
+def start_run(engine: Engine, kind: str, actor: str, params: dict[str, Any]) -> RunRecorder:
+    """A new running batch_runs row; Conflict when a job of the same kind is already running."""
+    try:
+        with engine.begin() as conn:
+            run_id = conn.execute(
+                text("INSERT INTO batch_runs (kind, status, triggered_by, params, started_at) "
+                     "VALUES (:k, 'running', :a, CAST(:p AS jsonb), now()) RETURNING run_id"),
+                {"k": kind, "a": actor, "p": json.dumps(params, default=str)},
+            ).scalar_one()
+    except IntegrityError as exc:
+        raise Conflict(f"a {kind} job is already running; wait for it to finish") from exc
+    return RunRecorder(engine, run_id)
+
+
+def finish_run(rec: RunRecorder, status: str, error: str | None = None) -> None:
+    """Closes the row as succeeded or failed, with stages, metrics, log and error text."""
+    with rec.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE batch_runs SET status = :s, finished_at = now(), error = :e, "
+                 "progress = CASE WHEN :s = 'succeeded' THEN 1 ELSE progress END, "
+                 "stages = CAST(:st AS jsonb), metrics = CAST(:m AS jsonb), log = :log WHERE run_id = :id"),
+            {"s": status, "e": error, "st": json.dumps(rec.stages, default=str),
+             "m": json.dumps(rec.metrics, default=str), "log": "\n".join(rec._log_lines), "id": rec.run_id},
+        )
+
+
+@contextmanager
+def recorded_run(engine: Engine, kind: str, actor: str, params: dict[str, Any]) -> Iterator[RunRecorder]:
+    """Runs the body as a recorded job: succeeded on normal exit, failed (with the error) on exception."""
+    rec = start_run(engine, kind, actor, params)
+    try:
+        yield rec
+    except BaseException as exc:
+        detail = f"{type(exc).__name__}: {exc}"
+        log.error("%s run %s failed: %s", kind, rec.run_id, detail)
+        rec._log_lines.append(traceback.format_exc(limit=5))
+        finish_run(rec, "failed", detail)
+        raise
+    finish_run(rec, "succeeded")

@@ -1,0 +1,31 @@
+import pytest
+from sqlalchemy import create_engine, text
+
+from predelinquency.errors import Conflict
+from predelinquency.monitoring.runs import recorded_run, start_run
+
+
+def test_recorded_run_success_and_failure(fresh_db: str):
+    eng = create_engine(fresh_db)
+    with recorded_run(eng, "generate", "alice", {"customers": 10}) as rec:
+        with rec.stage("load") as info:
+            info["rows"] = 10
+        rec.progress(0.5, "half way")
+    with pytest.raises(RuntimeError), recorded_run(eng, "generate", "alice", {}):
+        raise RuntimeError("disk full")
+    with eng.connect() as c:
+        rows = c.execute(text("SELECT status, progress, stages, error, log FROM batch_runs ORDER BY run_id")).all()
+    assert rows[0].status == "succeeded" and rows[0].progress == 1
+    assert rows[0].stages[0]["name"] == "load" and rows[0].stages[0]["rows"] == 10
+    assert "half way" in rows[0].log
+    assert rows[1].status == "failed" and "disk full" in rows[1].error
+    eng.dispose()
+
+
+def test_second_running_job_of_same_kind_conflicts(fresh_db: str):
+    eng = create_engine(fresh_db)
+    start_run(eng, "train", "alice", {})
+    with pytest.raises(Conflict, match="already running"):
+        start_run(eng, "train", "bob", {})
+    start_run(eng, "nightly", "bob", {})  # other kinds are independent
+    eng.dispose()
