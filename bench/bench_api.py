@@ -1,0 +1,243 @@
+"""Benchmark the REST API as deployed: a real `pde api --workers 2` on 127.0.0.1 against a demo database.
+
+Measures /predict latency for one known customer (sequential, keep-alive), throughput with concurrent clients,
+and /batch-predict of 1,000 customers. Needs data, a champion model and nightly scores: DATABASE_URL, or
+PDE_DATA_DIR pointing at a data directory with the embedded database (run-local.sh makes one).
+
+Run: PDE_DATA_DIR=data .venv/bin/python bench/bench_api.py [--requests 500] [--concurrency 16] [--write]
+
+A bench user ('bench_api', officer) is created once; its API key is created for the run and revoked after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+from predelinquency.db.engine import check_connection, get_engine
+from predelinquency.errors import NotFound
+from predelinquency.operations.apikeys import create_api_key, revoke_api_key
+from predelinquency.operations.users import create_user, get_user
+from predelinquency.settings import get_settings
+
+ACTOR = "system:bench"
+BENCH_USER = "bench_api"
+RESULTS = Path(__file__).with_name("RESULTS.md")
+SECTION = "## REST API (issue 6)"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def demo_customers(engine: Any, n: int) -> tuple[str, list[int]]:
+    """(champion version, up to n customer ids from its latest scores, riskiest first)."""
+    with engine.connect() as conn:
+        version = conn.execute(text("SELECT version FROM model_versions WHERE status = 'champion'")).scalar()
+        if version is None:
+            sys.exit("no champion model: run pde train (or run-local.sh) first")
+        ids = list(conn.execute(text(
+            "SELECT customer_id FROM risk_scores WHERE model_version = :v AND as_of = "
+            "(SELECT max(as_of) FROM risk_scores WHERE model_version = :v) ORDER BY pd DESC LIMIT :n"),
+            {"v": version, "n": n}).scalars())
+    if len(ids) < 1000:
+        sys.exit(f"the champion's latest scores cover {len(ids)} customers; the batch figure needs 1,000")
+    return version, ids
+
+
+def bench_key(engine: Any) -> str:
+    """A fresh API key for the bench user (created as an officer on first use)."""
+    with engine.begin() as conn:
+        try:
+            get_user(conn, BENCH_USER)
+        except NotFound:
+            create_user(conn, BENCH_USER, secrets.token_urlsafe(24), "officer", ACTOR, full_name="API benchmark")
+        return create_api_key(conn, BENCH_USER, ACTOR)
+
+
+def start_server(port: int, workers: int, database_url: str) -> subprocess.Popen[bytes]:
+    """`pde api` on 127.0.0.1:port, its access log discarded (it would cost the client CPU to read)."""
+    env = {**os.environ, "DATABASE_URL": database_url}
+    return subprocess.Popen([sys.executable, "-m", "predelinquency.cli", "api", "--host", "127.0.0.1",
+                             "--port", str(port), "--workers", str(workers)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wait_ready(client: httpx.Client, proc: subprocess.Popen[bytes], timeout: float = 180) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            sys.exit(f"pde api exited with status {proc.returncode}")
+        try:
+            if client.get("/health").json().get("status") == "ok":
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    sys.exit("pde api did not become healthy in time")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def sequential(client: httpx.Client, customer_id: int, n: int) -> list[float]:
+    """Milliseconds per /predict, one request at a time on one keep-alive connection."""
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        r = client.post("/predict", json={"customer_id": customer_id})
+        times.append((time.perf_counter() - start) * 1000)
+        r.raise_for_status()
+    return times
+
+
+async def _throughput(base: str, headers: dict[str, str], ids: list[int], total: int, concurrency: int,
+                      max_seconds: float) -> tuple[int, int, float]:
+    done = errors = 0
+    deadline = time.monotonic() + max_seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as client:
+        async def worker(k: int) -> None:
+            nonlocal done, errors
+            i = k
+            while done + errors < total and time.monotonic() < deadline:
+                r = await client.post("/predict", json={"customer_id": ids[i % len(ids)]})
+                if r.status_code == 200:
+                    done += 1
+                else:
+                    errors += 1
+                i += concurrency
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(k) for k in range(concurrency)))
+        return done, errors, time.perf_counter() - start
+
+
+def batch(client: httpx.Client, ids: list[int], runs: int) -> list[float]:
+    """Seconds per /batch-predict of these ids (after one warm-up call)."""
+    client.post("/batch-predict", json={"customer_ids": ids}).raise_for_status()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        r = client.post("/batch-predict", json={"customer_ids": ids})
+        times.append(time.perf_counter() - start)
+        r.raise_for_status()
+        assert r.json()["count"] == len(ids)
+    return times
+
+
+def write_section(body: str) -> None:
+    """Replaces (or appends) this benchmark's section of bench/RESULTS.md, leaving the others alone."""
+    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
+    block = f"{SECTION}\n\n{body.strip()}\n\n"
+    updated = pattern.sub(lambda _: block, current) if pattern.search(current) else current.rstrip() + "\n\n" + block
+    RESULTS.write_text(updated.rstrip() + "\n")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--requests", type=int, default=500, help="sequential /predict requests")
+    ap.add_argument("--concurrency", type=int, default=16, help="concurrent clients for the throughput run")
+    ap.add_argument("--throughput-requests", type=int, default=3000)
+    ap.add_argument("--max-seconds", type=float, default=30.0, help="time limit of the throughput run")
+    ap.add_argument("--batch-runs", type=int, default=5)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--write", action="store_true", help=f"write the figures to {RESULTS.name}")
+    args = ap.parse_args()
+
+    settings = get_settings()
+    engine = get_engine(settings)
+    check_connection(engine)
+    version, ids = demo_customers(engine, 1000)
+    key = bench_key(engine)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Bearer {key}"}
+    proc = start_server(port, args.workers, engine.url.render_as_string(hide_password=False))
+    try:
+        with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+            wait_ready(client, proc)
+            known = ids[0]
+            sequential(client, known, 50)  # warm-up: both workers have loaded the model by now
+            lat = sequential(client, known, args.requests)
+            spread = [t for cid in ids[:200] for t in sequential(client, cid, 1)]
+            load = os.getloadavg()
+            done, errors, secs = asyncio.run(_throughput(base, headers, ids, args.throughput_requests,
+                                                         args.concurrency, args.max_seconds))
+            b = batch(client, ids, args.batch_runs)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        with engine.begin() as conn:
+            revoke_api_key(conn, key, ACTOR)
+
+    fig = {
+        "p50": statistics.median(lat), "p90": percentile(lat, 0.9), "p99": percentile(lat, 0.99),
+        "mean": statistics.fmean(lat), "spread_p50": statistics.median(spread),
+        "spread_p99": percentile(spread, 0.99), "rps": done / secs, "done": done, "errors": errors, "secs": secs,
+        "batch_median": statistics.median(b), "batch_max": max(b),
+    }
+    lines = [
+        f"champion {version}; known customer {known}; {args.workers} workers; load average before the "
+        f"throughput run {load[0]:.1f}",
+        f"/predict, one customer, {args.requests} sequential requests: p50 {fig['p50']:.1f} ms, "
+        f"p90 {fig['p90']:.1f} ms, p99 {fig['p99']:.1f} ms, mean {fig['mean']:.1f} ms",
+        f"/predict, 200 different customers one by one: p50 {fig['spread_p50']:.1f} ms, "
+        f"p99 {fig['spread_p99']:.1f} ms",
+        f"/predict throughput, {args.concurrency} concurrent clients: {fig['rps']:.0f} req/s "
+        f"({done} ok, {errors} failed in {secs:.1f} s)",
+        f"/batch-predict of 1,000 customers: median {fig['batch_median']:.2f} s, max {fig['batch_max']:.2f} s "
+        f"over {args.batch_runs} runs",
+    ]
+    print("\n".join(lines))
+    if args.write:
+        write_section(results_table(fig, args, version))
+        print(f"wrote {RESULTS}")
+
+
+def results_table(fig: dict[str, Any], args: argparse.Namespace, version: str) -> str:
+    ok = lambda good: "met" if good else "**not met**"  # noqa: E731
+    return f"""
+Date: {date(2026, 11, 23)} · Machine: 2 vCPU, 24 GiB, Debian 12 (the benchmark client shares the two cores
+with the server, so throughput is a lower bound).
+Script: `PDE_DATA_DIR=data .venv/bin/python bench/bench_api.py --write` — a real `pde api --workers
+{args.workers}` on 127.0.0.1, champion `{version}`, API key auth on every request.
+
+| what | figure | target | |
+|---|---|---|---|
+| `/predict` one known customer, {args.requests} sequential requests (keep-alive) | p50 {fig['p50']:.1f} ms, \
+p90 {fig['p90']:.1f} ms, p99 {fig['p99']:.1f} ms | p50 ≤ 5 ms, p99 ≤ 20 ms \
+| {ok(fig['p50'] <= 5 and fig['p99'] <= 20)} |
+| `/predict` 200 different customers one by one | p50 {fig['spread_p50']:.1f} ms, p99 {fig['spread_p99']:.1f} ms \
+| — | |
+| `/predict` throughput, {args.concurrency} concurrent clients | {fig['rps']:.0f} req/s ({fig['done']} requests in \
+{fig['secs']:.1f} s, {fig['errors']} errors) | ≥ 300 req/s | {ok(fig['rps'] >= 300)} |
+| `/batch-predict` of 1,000 customers | median {fig['batch_median']:.2f} s (max {fig['batch_max']:.2f} s, \
+{args.batch_runs} runs) | ≤ 1 s | {ok(fig['batch_median'] <= 1)} |
+"""
+
+
+if __name__ == "__main__":
+    main()

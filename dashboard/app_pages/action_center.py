@@ -1,0 +1,178 @@
+"""Action Center: today's priority queue in three urgency tiers, SLA ageing, cool-down, and acting on a customer."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import actions, ui
+from dashboard.queries import core
+from dashboard.queries import worklist as wq
+
+ui.header("Action Center", "Who to contact today, why, and with what — from the champion model's latest scoring.")
+ui.show_flash()
+settings = core.settings()
+cooldown = settings.operations.contact_cooldown_days
+STATUSES = (wq.NO_INTERVENTION, "open", "in_progress", "completed", "cancelled")
+
+
+@ui.guarded
+def queue_cards(ctx: core.Context, show_snoozed: bool) -> None:
+    summary = wq.queue_summary(ctx.as_of, ctx.model_version, show_snoozed)
+    sla = wq.sla_summary()
+    cols = st.columns(5)
+    for col, urgency in zip(cols[:3], (1, 2, 3), strict=True):
+        part = summary[summary["urgency"] == urgency]
+        col.metric(ui.URGENCY_SHORT[urgency], ui.num(part["customers"].sum()), border=True,
+                   help=ui.URGENCY[urgency] + ". Expected loss " + ui.money(part["expected_loss"].sum())
+                   + ", net benefit of acting " + ui.money(part["expected_benefit"].sum()) + ".")
+    cols[3].metric("Overdue interventions", ui.num(sla["overdue"]), border=True,
+                   delta=f"{sla['approaching']} due within 24 h" if sla["approaching"] else None,
+                   delta_color="inverse", delta_arrow="off", help="Open interventions past their SLA (due_at).")
+    cols[4].metric("Open within SLA", ui.num(sla["within"]), border=True,
+                   help="Open interventions due in more than 24 hours.")
+
+
+def filters() -> dict:
+    with st.container(border=True):
+        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        urg = c1.pills("Urgency", (1, 2, 3), default=(1, 2, 3), selection_mode="multi",
+                       format_func=lambda u: ui.URGENCY[u])
+        snoozed = c2.toggle("Show snoozed customers",
+                            help="Snoozed customers are hidden from the queue until their date.")
+        c = st.columns(4)
+        tiers = c[0].multiselect("Tier", ui.TIERS[::-1], placeholder="All tiers")
+        segs = c[1].multiselect("Segment", core.segments(), format_func=ui.label, placeholder="All segments")
+        people = ["All officers", wq.UNASSIGNED, *core.officers()["username"].tolist()]
+        officer = c[2].selectbox("Assigned officer", people)
+        statuses = c[3].multiselect("Intervention status", STATUSES, placeholder="Any status",
+                                    format_func=lambda s: "No intervention" if s == "none" else ui.label(s))
+    return {"urgencies": tuple(urg) or (1, 2, 3), "tiers": tuple(tiers), "segments": tuple(segs),
+            "officer": None if officer == "All officers" else officer, "statuses": tuple(statuses),
+            "show_snoozed": snoozed}
+
+
+def queue_table(df: pd.DataFrame) -> int | None:
+    """The queue as a table; returns the customer_id of the selected row."""
+    view = pd.DataFrame({
+        "Urgency": df["urgency"].map(ui.URGENCY_SHORT), "Customer": df["customer_id"], "Name": df["full_name"],
+        "Segment": df["segment"].map(ui.label), "Tier": df["tier"],
+        "PD": df["pd"] * 100, "Score": df["score"], "Δ score": df["score_change"],
+        "Recommended action": df["recommended_action"].map(ui.label), "Net benefit": df["expected_benefit"],
+        "Expected loss": df["expected_loss"], "Top reason": df["top_reason"], "Officer": df["officer"].fillna("—"),
+        "Status": df["intervention_status"].map(lambda s: "—" if s == "none" else ui.label(s)),
+        "Cool-down until": df["contact_allowed_from"].where(df["in_cooldown"].fillna(False).astype(bool)),
+        "Snoozed until": df["snoozed_until"],
+    })
+    money = f"{ui.CURRENCY}%,.0f"
+    event = st.dataframe(
+        ui.styled(view, {"Tier": ui.TIER_COLORS}), hide_index=True, on_select="rerun", selection_mode="single-row",
+        key=ui.widget_key("queue"), height=ui.rows_height(len(view), 420),
+        column_config={
+            "Customer": st.column_config.NumberColumn(format="%d"),
+            "PD": st.column_config.ProgressColumn("PD", format="%.1f%%", min_value=0, max_value=100),
+            "Net benefit": st.column_config.NumberColumn(format=money, help="Expected loss avoided minus cost"),
+            "Expected loss": st.column_config.NumberColumn(format=money, help="PD × exposure × LGD"),
+            "Cool-down until": st.column_config.DatetimeColumn(format="D MMM YYYY HH:mm"),
+            "Snoozed until": st.column_config.DateColumn(format="D MMM YYYY"),
+            "Top reason": st.column_config.TextColumn(width="large"),
+        })
+    rows = event.selection.rows if event else []
+    return int(df.iloc[rows[0]]["customer_id"]) if rows else None
+
+
+def selected_panel(r: pd.Series) -> None:
+    with st.container(border=True):
+        c1, c2 = st.columns([3, 1])
+        c1.subheader(f"{r['full_name']} · customer {r['customer_id']}", anchor=False)
+        c1.markdown(f"{ui.tier_badge(r['tier'])} PD **{ui.pct(r['pd'])}** · score **{r['score']}** · "
+                    f"{ui.URGENCY.get(int(r['urgency']), '')}  \n"
+                    f"Recommended: **{ui.label(r['recommended_action'])}** — expected net benefit "
+                    f"**{ui.money(r['expected_benefit'])}** on an expected loss of **{ui.money(r['expected_loss'])}**"
+                    f"  \nWhy: {r['top_reason'] or '—'}")
+        if c2.button("Open deep dive", icon=":material/person_search:", width="stretch"):
+            st.session_state["deep_dive_customer"] = int(r["customer_id"])
+            st.switch_page("app_pages/customer_deep_dive.py")
+        cool = r["contact_allowed_from"] if bool(r["in_cooldown"]) else None
+        actions.customer_actions(int(r["customer_id"]), r["full_name"], r["recommended_action"], cool,
+                                 key=f"ac-{r['customer_id']}", reset=("queue",))
+
+
+@ui.guarded
+def queue_tab(ctx: core.Context, f: dict) -> None:
+    df = wq.worklist(ctx.as_of, ctx.model_version, f["urgencies"], f["tiers"], f["segments"], f["officer"],
+                     f["statuses"], f["show_snoozed"], cooldown)
+    if df.empty:
+        ui.empty("No customer in the queue matches these filters.",
+                 "Widen the filters, or turn on 'Show snoozed' to include snoozed customers.")
+        return
+    total = int(df["total_rows"].iloc[0])
+    st.caption(f"Showing {len(df):,} of {total:,} customers, most urgent and most worthwhile first. "
+               "Select a row to act on it.")
+    chosen = queue_table(df)
+    if chosen is not None:
+        selected_panel(df[df["customer_id"] == chosen].iloc[0])
+
+
+@ui.guarded
+def sla_tab() -> None:
+    df = wq.open_interventions()
+    if df.empty:
+        ui.empty("No open interventions.", "Interventions created from the queue appear here with their SLA.")
+        return
+    view = pd.DataFrame({
+        "SLA": df["sla"],
+        "Intervention": df["intervention_id"], "Customer": df["customer_id"], "Name": df["full_name"],
+        "Type": df["intervention_type"].map(ui.label), "Channel": df["channel"].map(ui.channel),
+        "Status": df["status"].map(ui.label), "Assigned to": df["assigned_to"].fillna("—"),
+        "Age": df["age_hours"].map(ui.hours), "Time left": df["hours_left"].map(ui.hours), "Due": df["due_at"],
+    })
+    st.dataframe(ui.styled(view, {"SLA": ui.SLA_COLORS}), hide_index=True, column_config={
+        "Due": st.column_config.DatetimeColumn(format="D MMM YYYY HH:mm"),
+        "Customer": st.column_config.NumberColumn(format="%d"),
+        "Intervention": st.column_config.NumberColumn(format="%d")})
+
+
+@ui.guarded
+def cooldown_tab() -> None:
+    df = wq.cooldown_customers(cooldown)
+    if df.empty:
+        ui.empty(f"Nobody is in the contact cool-down ({cooldown} days after the last contact).")
+        return
+    st.caption(f"{int(df['total_rows'].iloc[0]):,} customers were contacted in the last {cooldown} days; "
+               "a new contact is refused until the date shown.")
+    st.dataframe(pd.DataFrame({
+        "Customer": df["customer_id"], "Name": df["full_name"], "Last contact": df["last_contact"],
+        "Type": df["last_type"].map(ui.label), "Channel": df["channel"].map(ui.channel),
+        "New contact allowed from": df["contact_allowed_from"]}), hide_index=True, column_config={
+        "Customer": st.column_config.NumberColumn(format="%d"),
+        "Last contact": st.column_config.DatetimeColumn(format="D MMM YYYY HH:mm"),
+        "New contact allowed from": st.column_config.DatetimeColumn(format="D MMM YYYY HH:mm")})
+
+
+@ui.guarded
+def page() -> None:
+    ctx = core.context()
+    if not ctx.has_scores:
+        ui.empty("There are no risk scores yet, so the queue is empty.",
+                 "A manager can generate demo data, train a model and run the nightly scoring from "
+                 "**Data Management** (or run `pde generate`, `pde train` and `pde nightly`).")
+        sla_tab()
+        return
+    st.caption(f"Scoring of **{ui.when(ctx.as_of)}** by model **{ctx.model_version}**"
+               + ("" if ctx.model_version == ctx.champion else " (not the champion: it has no scores yet)"))
+    f = filters()
+    queue_cards(ctx, f["show_snoozed"])
+    sla = wq.sla_summary()
+    t_queue, t_sla, t_cool = st.tabs([":material/format_list_numbered: Priority queue",
+                                      f":material/schedule: SLA & ageing ({sla['overdue']} overdue)",
+                                      ":material/timer: Contact cool-down"])
+    with t_queue:
+        queue_tab(ctx, f)
+    with t_sla:
+        sla_tab()
+    with t_cool:
+        cooldown_tab()
+
+
+page()

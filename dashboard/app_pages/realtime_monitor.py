@@ -1,0 +1,117 @@
+"""Real-time Monitor: alerts, recent score changes, batch runs and activity, refreshed every 30 s in place."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import actions, ui
+from dashboard.queries import core
+from dashboard.queries import monitor as mq
+from predelinquency.operations.permissions import allowed
+
+REFRESH_SECONDS = 30
+ui.header("Real-time Monitor", f"Alerts, score changes, jobs and activity — refreshed every {REFRESH_SECONDS} s.")
+
+
+def alerts(ctx: core.Context) -> None:
+    found = 0
+    if ctx.has_scores:
+        jumps = mq.tier_jumps(ctx.as_of, ctx.model_version)
+        if jumps["into_critical"] or jumps["two_or_more"]:
+            found += 1
+            st.error(f"**Tier jumps:** {jumps['into_critical']:,} customers moved into Critical and "
+                     f"{jumps['two_or_more']:,} jumped two tiers or more in the run of {ui.when(ctx.as_of)} "
+                     f"({jumps['up']:,} moved up in all).", icon=":material/trending_up:")
+        elif jumps["up"]:
+            st.info(f"{jumps['up']:,} customers moved up a tier in the latest run.", icon=":material/trending_up:")
+    psi = mq.latest_psi()
+    if psi:
+        drifted = {k: v for k, v in psi["features"].items() if v > mq.RETRAIN_PSI}
+        if (psi["score"] or 0) > mq.RETRAIN_PSI or drifted:
+            found += 1
+            worst = ", ".join(f"{ui.feature_label(k)} ({v:.2f})" for k, v in
+                              sorted(drifted.items(), key=lambda kv: -kv[1])[:5])
+            st.error(f"**Drift beyond the retrain band (PSI > {mq.RETRAIN_PSI}):** score PSI "
+                     f"{ui.num(psi['score'], 3)}" + (f"; features: {worst}" if worst else "")
+                     + f" — nightly run {psi['run_id']}. Consider retraining.", icon=":material/warning:")
+    failed = mq.failed_runs()
+    if not failed.empty:
+        found += 1
+        r = failed.iloc[0]
+        st.error(f"**{len(failed)} failed run(s) in the last 7 days.** Latest: {r['kind']} run {r['run_id']} — "
+                 f"{(r['error'] or 'no error text')[:300]}", icon=":material/error:")
+    if not found:
+        st.success("No alerts: no critical tier jumps, no drift beyond the retrain band, no failed runs.",
+                   icon=":material/check_circle:")
+
+
+def score_changes(ctx: core.Context) -> None:
+    st.markdown("#### Recent score changes")
+    if not ctx.has_scores:
+        ui.empty("No scores yet.")
+        return
+    ch = mq.score_changes(ctx.as_of, ctx.model_version)
+    if ch.empty:
+        ui.empty("No tier change or large score move in the latest run.")
+        return
+    st.dataframe(ui.styled(pd.DataFrame({
+        "Customer": ch["customer_id"], "Name": ch["full_name"],
+        "Tier": ch["prev_tier"].fillna("—") + " → " + ch["tier"], "PD before": ch["prev_pd"] * 100,
+        "PD now": ch["pd"] * 100, "Δ score": ch["score_change"], "Top reason": ch["top_reason"]}),
+        {"Tier": ui.TIER_COLORS}),
+        hide_index=True, height=ui.rows_height(len(ch), 360), column_config={
+            "Customer": st.column_config.NumberColumn(format="%d"),
+            "PD before": st.column_config.NumberColumn(format="%.1f%%"),
+            "PD now": st.column_config.NumberColumn(format="%.1f%%")})
+
+
+def runs_table() -> None:
+    st.markdown("#### Batch runs")
+    runs = mq.recent_runs()
+    if runs.empty:
+        ui.empty("No batch run yet.", "Runs of generate, train and nightly appear here with their status.")
+        return
+    st.dataframe(ui.styled(pd.DataFrame({
+        "Run": runs["run_id"], "Kind": runs["kind"].str.capitalize(),
+        "Status": runs["status"], "Progress": runs["progress"] * 100,
+        "Started": runs["started_at"], "Duration": runs["seconds"].map(ui.duration),
+        "By": runs["triggered_by"], "Message": runs["error"].fillna(runs["message"])}), {"Status": ui.STATUS_COLORS}),
+        hide_index=True, height=ui.rows_height(len(runs), 360), column_config={
+            "Progress": st.column_config.ProgressColumn(format="%.0f%%", min_value=0, max_value=100),
+            "Started": st.column_config.DatetimeColumn(format="D MMM HH:mm:ss")})
+
+
+def activity() -> None:
+    user = actions.current_user()
+    everyone = allowed(user, "view_audit")
+    st.markdown("#### Activity log" + ("" if everyone else " (your own actions)"))
+    log = mq.activity(None if everyone else user.username)
+    if log.empty:
+        ui.empty("No activity recorded yet.")
+        return
+    st.dataframe(pd.DataFrame({
+        "When": log["at"], "Who": log["actor"], "Action": log["action"].map(ui.label),
+        "On": log["entity"] + " " + log["entity_id"].fillna("")}),
+        hide_index=True, height=ui.rows_height(len(log)),
+        column_config={"When": st.column_config.DatetimeColumn(format="D MMM HH:mm:ss")})
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+@ui.guarded
+def live() -> None:
+    ctx = core.context()
+    st.caption(f":material/autorenew: Updated {datetime.now():%H:%M:%S} · latest scoring "
+               f"{ui.when(ctx.as_of)} · model {ctx.model_version or '—'}")
+    alerts(ctx)
+    c1, c2 = st.columns(2)
+    with c1:
+        score_changes(ctx)
+    with c2:
+        runs_table()
+    activity()
+
+
+live()

@@ -1,0 +1,129 @@
+"""Real-time Monitor and Data Management reads: score changes, batch runs, activity, alerts, drift."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.queries.core import MAX_ROWS, frame, row
+
+# the monitor refreshes every 30 s; its reads live a little less so each refresh sees new data
+TTL_LIVE = 20
+RETRAIN_PSI = 0.25  # above this the drift monitor's band is "retrain"
+JOB_KINDS = ("generate", "train", "nightly", "ingest", "rollup")
+
+
+@st.cache_data(ttl=TTL_LIVE, show_spinner=False)
+def score_changes(as_of: date, version: str, limit: int = 50) -> pd.DataFrame:
+    """Customers whose tier changed or whose score moved by 20+ points in the latest run, biggest moves first."""
+    return frame("""
+        SELECT rs.customer_id, c.full_name, rs.prev_tier, rs.tier, rs.prev_pd, rs.pd, rs.score_change,
+               rs.reasons -> 0 ->> 'text' AS top_reason
+        FROM risk_scores rs JOIN customers c ON c.customer_id = rs.customer_id
+        WHERE rs.as_of = :as_of AND rs.model_version = :v AND rs.prev_pd IS NOT NULL
+              AND (rs.tier IS DISTINCT FROM rs.prev_tier OR abs(rs.score_change) >= 20)
+        ORDER BY abs(rs.pd - rs.prev_pd) DESC LIMIT :n""", as_of=as_of, v=version, n=limit)
+
+
+@st.cache_data(ttl=TTL_LIVE, show_spinner=False)
+def tier_jumps(as_of: date, version: str) -> dict[str, int]:
+    """Customers who moved up a tier in the latest run: into Critical, by two tiers or more, and in all."""
+    r = row("""
+        WITH r AS (SELECT tier, prev_tier,
+                          array_position(ARRAY['Low','Medium','High','Critical'], tier) AS t,
+                          array_position(ARRAY['Low','Medium','High','Critical'], prev_tier) AS p
+                   FROM risk_scores WHERE as_of = :as_of AND model_version = :v AND prev_tier IS NOT NULL)
+        SELECT count(*) FILTER (WHERE t > p) AS up, count(*) FILTER (WHERE t - p >= 2) AS two_or_more,
+               count(*) FILTER (WHERE tier = 'Critical' AND prev_tier <> 'Critical') AS into_critical FROM r""",
+            as_of=as_of, v=version)
+    return {k: int(v or 0) for k, v in r.items()}
+
+
+def runs(kind: str | None = None, limit: int = 30) -> pd.DataFrame:
+    """Batch runs, newest first, with duration in seconds (uncached: jobs change by the second)."""
+    return frame("""
+        SELECT run_id, kind, status, triggered_by, progress, message, created_at, started_at, finished_at,
+               extract(epoch FROM coalesce(finished_at, now()) - coalesce(started_at, created_at)) AS seconds,
+               error, params
+        FROM batch_runs WHERE (CAST(:kind AS text) IS NULL OR kind = :kind)
+        ORDER BY created_at DESC, run_id DESC LIMIT :n""", kind=kind, n=min(limit, MAX_ROWS))
+
+
+def run_detail(run_id: int) -> dict[str, Any]:
+    """One batch run with its log, stages and metrics (uncached: a running job's log grows)."""
+    return row("SELECT run_id, kind, status, triggered_by, progress, message, log, error, stages, metrics, "
+               "params, created_at, started_at, finished_at FROM batch_runs WHERE run_id = :id", id=run_id)
+
+
+@st.cache_data(ttl=TTL_LIVE, show_spinner=False)
+def recent_runs(limit: int = 20) -> pd.DataFrame:
+    """Batch runs for the monitor (cached for its refresh interval)."""
+    return runs(None, limit)
+
+
+@st.cache_data(ttl=TTL_LIVE, show_spinner=False)
+def failed_runs(days: int = 7) -> pd.DataFrame:
+    """Runs that failed in the last `days`, newest first."""
+    return frame("""
+        SELECT run_id, kind, triggered_by, finished_at, error FROM batch_runs
+        WHERE status = 'failed' AND created_at > now() - make_interval(days => :d)
+        ORDER BY created_at DESC LIMIT 20""", d=days)
+
+
+@st.cache_data(ttl=TTL_LIVE, show_spinner=False)
+def activity(actor: str | None, limit: int = 50) -> pd.DataFrame:
+    """The newest audit rows (only this actor's when given): when, who, what, on which entity."""
+    return frame("""
+        SELECT at, actor, action, entity, entity_id, details FROM action_audit_log
+        WHERE (CAST(:actor AS text) IS NULL OR actor = :actor)
+        ORDER BY at DESC, audit_id DESC LIMIT :n""", actor=actor, n=min(limit, MAX_ROWS))
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _psi_of(metrics: Any) -> dict[str, Any]:
+    """{'score': float|None, 'features': {name: float}} from a nightly run's metrics, whatever its shape."""
+    if isinstance(metrics, str):
+        try:
+            metrics = json.loads(metrics)
+        except ValueError:
+            return {"score": None, "features": {}}
+    psi = metrics.get("psi") if isinstance(metrics, dict) else None
+    if not isinstance(psi, dict):
+        return {"score": None, "features": {}}
+    score = psi.get("score")
+    features = psi.get("features") if isinstance(psi.get("features"), dict) else {}
+    return {"score": _number(score),
+            "features": {str(k): _number(v) for k, v in features.items() if _number(v) is not None}}
+
+
+@st.cache_data(ttl=TTL_LIVE, show_spinner=False)
+def latest_psi() -> dict[str, Any]:
+    """PSI of the newest successful nightly run that recorded one: run_id, finished_at, score, features."""
+    rows = frame("SELECT run_id, finished_at, metrics FROM batch_runs WHERE kind = 'nightly' "
+                 "AND status = 'succeeded' AND metrics ? 'psi' ORDER BY created_at DESC LIMIT 1")
+    if rows.empty:
+        return {}
+    r = rows.iloc[0]
+    return {"run_id": int(r["run_id"]), "finished_at": r["finished_at"], **_psi_of(r["metrics"])}
+
+
+@st.cache_data(ttl=TTL_LIVE, show_spinner=False)
+def psi_history(limit: int = 30) -> pd.DataFrame:
+    """Score PSI per successful nightly run (oldest first) and the worst feature PSI of each run."""
+    rows = frame("SELECT run_id, finished_at, metrics FROM batch_runs WHERE kind = 'nightly' "
+                 "AND status = 'succeeded' AND metrics ? 'psi' ORDER BY created_at DESC LIMIT :n", n=limit)
+    out = []
+    for r in rows.itertuples():
+        p = _psi_of(r.metrics)
+        worst = max(p["features"].items(), key=lambda kv: kv[1], default=(None, None))
+        out.append({"run_id": r.run_id, "finished_at": r.finished_at, "score_psi": p["score"],
+                    "worst_feature": worst[0], "worst_feature_psi": worst[1]})
+    return pd.DataFrame(out, columns=["run_id", "finished_at", "score_psi", "worst_feature", "worst_feature_psi"]
+                        ).iloc[::-1].reset_index(drop=True)

@@ -1,0 +1,121 @@
+"""Action Center reads: the prioritised queue, SLA ageing of open interventions, contact cool-down."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.queries.core import MAX_ROWS, TTL_SHORT, frame, row
+
+UNASSIGNED = "(unassigned)"
+NO_INTERVENTION = "none"
+APPROACHING_HOURS = 24  # an open intervention due within this many hours is "approaching" its SLA
+
+_SNOOZED = ("EXISTS (SELECT 1 FROM customer_snoozes s WHERE s.customer_id = rs.customer_id "
+            "AND s.until >= current_date)")
+
+
+@st.cache_data(ttl=TTL_SHORT, show_spinner=False)
+def queue_summary(as_of: date, version: str, show_snoozed: bool) -> pd.DataFrame:
+    """Customers, expected loss and expected benefit per urgency tier (1–3) and risk tier."""
+    hide = "" if show_snoozed else f"AND NOT {_SNOOZED}"
+    return frame(f"""
+        SELECT urgency, tier, count(*) AS customers, sum(expected_loss) AS expected_loss,
+               sum(expected_benefit) AS expected_benefit
+        FROM risk_scores rs
+        WHERE as_of = :as_of AND model_version = :v AND urgency <= 3 {hide}
+        GROUP BY urgency, tier ORDER BY urgency, tier""", as_of=as_of, v=version)
+
+
+@st.cache_data(ttl=TTL_SHORT, show_spinner=False)
+def worklist(as_of: date, version: str, urgencies: tuple[int, ...], tiers: tuple[str, ...],
+             segments: tuple[str, ...], officer: str | None, statuses: tuple[str, ...], show_snoozed: bool,
+             cooldown_days: int, limit: int = 500) -> pd.DataFrame:
+    """The queue, most urgent and most worthwhile first, with owner, last intervention, cool-down and snooze;
+    column total_rows holds how many rows match before the limit."""
+    where = ["rs.as_of = :as_of", "rs.model_version = :v", "rs.urgency = ANY(:urg)"]
+    params: dict = {"as_of": as_of, "v": version, "urg": list(urgencies), "cool": cooldown_days,
+                    "limit": min(limit, MAX_ROWS)}
+    if tiers:
+        where.append("rs.tier = ANY(:tiers)")
+        params["tiers"] = list(tiers)
+    if segments:
+        where.append("c.segment = ANY(:segs)")
+        params["segs"] = list(segments)
+    if officer == UNASSIGNED:
+        where.append("u.username IS NULL")
+    elif officer:
+        where.append("u.username = :officer")
+        params["officer"] = officer
+    if statuses:
+        where.append(f"coalesce(li.status, '{NO_INTERVENTION}') = ANY(:st)")
+        params["st"] = list(statuses)
+    if not show_snoozed:
+        where.append("sn.until IS NULL")
+    return frame(f"""
+        SELECT rs.customer_id, c.full_name, c.segment, rs.urgency, rs.tier, rs.pd, rs.prev_pd, rs.score,
+               rs.score_change, rs.recommended_action, rs.expected_benefit, rs.expected_loss, rs.exposure,
+               rs.reasons -> 0 ->> 'text' AS top_reason, u.username AS officer,
+               coalesce(li.status, '{NO_INTERVENTION}') AS intervention_status, li.intervention_type AS last_type,
+               li.due_at, lc.last_contact,
+               (lc.last_contact > now() - make_interval(days => :cool)) AS in_cooldown,
+               lc.last_contact + make_interval(days => :cool) AS contact_allowed_from,
+               sn.until AS snoozed_until, count(*) OVER () AS total_rows
+        FROM risk_scores rs
+        JOIN customers c ON c.customer_id = rs.customer_id
+        LEFT JOIN customer_assignments a ON a.customer_id = rs.customer_id AND a.ended_at IS NULL
+        LEFT JOIN users u ON u.user_id = a.officer_id
+        LEFT JOIN LATERAL (SELECT status, intervention_type, due_at FROM interventions i
+                           WHERE i.customer_id = rs.customer_id ORDER BY created_at DESC LIMIT 1) li ON true
+        LEFT JOIN LATERAL (SELECT max(created_at) AS last_contact FROM interventions i
+                           WHERE i.customer_id = rs.customer_id AND i.status <> 'cancelled') lc ON true
+        LEFT JOIN LATERAL (SELECT max(until) AS until FROM customer_snoozes s
+                           WHERE s.customer_id = rs.customer_id AND s.until >= current_date) sn ON true
+        WHERE {' AND '.join(where)}
+        ORDER BY rs.urgency, rs.expected_benefit DESC, rs.pd DESC, rs.customer_id
+        LIMIT :limit""", **params)
+
+
+@st.cache_data(ttl=TTL_SHORT, show_spinner=False)
+def sla_summary() -> dict[str, int]:
+    """Open interventions by SLA state: overdue, approaching (due within a day), within SLA."""
+    r = row(f"""
+        SELECT count(*) FILTER (WHERE due_at < now()) AS overdue,
+               count(*) FILTER (WHERE due_at >= now()
+                                AND due_at < now() + make_interval(hours => {APPROACHING_HOURS})) AS approaching,
+               count(*) FILTER (WHERE due_at >= now() + make_interval(hours => {APPROACHING_HOURS})) AS within
+        FROM interventions WHERE status IN ('open', 'in_progress')""")
+    return {k: int(v or 0) for k, v in r.items()}
+
+
+@st.cache_data(ttl=TTL_SHORT, show_spinner=False)
+def open_interventions(limit: int = 200) -> pd.DataFrame:
+    """Open interventions, the closest to (or furthest past) their SLA first, with age and time left in hours."""
+    return frame(f"""
+        SELECT i.intervention_id, i.customer_id, c.full_name, i.intervention_type, i.channel, i.status,
+               u.username AS assigned_to, i.created_at, i.due_at,
+               extract(epoch FROM now() - i.created_at) / 3600 AS age_hours,
+               extract(epoch FROM i.due_at - now()) / 3600 AS hours_left,
+               CASE WHEN i.due_at < now() THEN 'Overdue'
+                    WHEN i.due_at < now() + make_interval(hours => {APPROACHING_HOURS}) THEN 'Approaching'
+                    ELSE 'Within SLA' END AS sla
+        FROM interventions i JOIN customers c ON c.customer_id = i.customer_id
+        LEFT JOIN users u ON u.user_id = i.assigned_to
+        WHERE i.status IN ('open', 'in_progress')
+        ORDER BY i.due_at LIMIT :limit""", limit=min(limit, MAX_ROWS))
+
+
+@st.cache_data(ttl=TTL_SHORT, show_spinner=False)
+def cooldown_customers(cooldown_days: int, limit: int = 200) -> pd.DataFrame:
+    """Customers contacted within the cool-down: last contact, its type, and when a new contact is allowed."""
+    return frame("""
+        SELECT d.*, count(*) OVER () AS total_rows FROM (
+            SELECT DISTINCT ON (i.customer_id) i.customer_id, c.full_name, i.intervention_type AS last_type,
+                   i.channel, i.created_at AS last_contact,
+                   i.created_at + make_interval(days => :cool) AS contact_allowed_from
+            FROM interventions i JOIN customers c ON c.customer_id = i.customer_id
+            WHERE i.status <> 'cancelled' AND i.created_at > now() - make_interval(days => :cool)
+            ORDER BY i.customer_id, i.created_at DESC) d
+        ORDER BY d.last_contact DESC LIMIT :limit""", cool=cooldown_days, limit=min(limit, MAX_ROWS))

@@ -1,0 +1,1 @@
+"""One router per concern: scoring, portfolio reads, actions (writes), retraining, health."""

@@ -1,0 +1,281 @@
+"""Request and response bodies: requests forbid unknown fields and carry their limits, so the OpenAPI spec says them.
+
+Limits mirror the database (bigint ids, numeric(14, 2) amounts, no NUL in text) so that no accepted request can
+fail inside PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from predelinquency.operations.interventions import CHANNELS, INTERVENTION_TYPES, STATUSES
+from predelinquency.operations.outcomes import OUTCOMES
+
+BIGINT_MAX = 2**63 - 1
+MAX_BATCH = 1000
+MAX_AMOUNT = 999_999_999_999.0  # numeric(14, 2)
+
+CustomerId = Annotated[int, Field(ge=1, le=BIGINT_MAX, description="customer_id as in the customers table")]
+UserId = Annotated[int, Field(ge=1, le=BIGINT_MAX, description="user_id of a user account")]
+FreeText = Annotated[str, StringConstraints(max_length=2000, pattern=r"^[^\x00]*$")]
+Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.@-]{2,64}$")]
+FeatureName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+FeatureValue = Annotated[float, Field(allow_inf_nan=False)] | None
+Tier = Literal["Low", "Medium", "High", "Critical"]
+InterventionType = Literal[INTERVENTION_TYPES]  # the same lists as the operations and the CHECK constraints
+Channel = Literal[CHANNELS]
+InterventionStatus = Literal[STATUSES]
+Outcome = Literal[OUTCOMES]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Response(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+# --- scoring ---------------------------------------------------------------------------------------------
+class PredictRequest(Request):
+    """Either a customer to score from the database, or a feature payload to score with the champion model."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"oneOf": [{"required": ["customer_id"]}, {"required": ["features"]}],
+                           "examples": [{"customer_id": 1}, {"features": {"failed_debits_30d": 2}}]},
+    )
+    customer_id: CustomerId = None  # type: ignore[assignment]  # absent, never null
+    features: dict[FeatureName, FeatureValue] = Field(  # type: ignore[assignment]
+        None, max_length=1000, description="feature name → value; missing features and nulls are treated as unknown")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> PredictRequest:
+        if (self.customer_id is None) == (self.features is None):
+            raise ValueError("give exactly one of customer_id (score a customer from the database) "
+                             "or features (score a feature payload)")
+        return self
+
+
+class BatchPredictRequest(Request):
+    customer_ids: list[CustomerId] = Field(min_length=1, max_length=MAX_BATCH,
+                                           description=f"1 to {MAX_BATCH} customer ids; duplicates are scored once")
+
+
+class Reason(Response):
+    code: str
+    feature: str
+    family: str | None = None
+    value: float | None = None
+    contribution: float
+    text: str
+
+
+class Prediction(Response):
+    """A scored customer (or feature payload): PD, score, tier, reasons and the recommended action."""
+
+    customer_id: int | None = None
+    as_of: date | None = None
+    model_version: str | None = None
+    pd: float
+    score: int
+    rating_band: str | None = None
+    tier: Tier
+    model_tier: Tier | None = None
+    reasons: list[Reason] = []
+    exposure: float | None = None
+    expected_loss: float | None = None
+    recommended_action: str | None = None
+    expected_benefit: float | None = None
+    urgency: int | None = None
+    policy_rules: list[str] = []
+
+
+class BatchPrediction(Response):
+    model_version: str | None
+    count: int
+    results: list[Prediction]
+
+
+# --- portfolio reads -------------------------------------------------------------------------------------
+class PortfolioStats(Response):
+    """Portfolio figures for the champion's latest scoring date (zeros and nulls before the first run)."""
+
+    as_of: date | None
+    model_version: str | None
+    customers_scored: int
+    tiers: dict[Tier, int]
+    average_pd: float | None
+    total_exposure: float
+    expected_loss: float
+    expected_benefit: float
+    recommended_actions: dict[str, int]
+    policy_overrides: int = Field(description="customers whose tier a policy rule raised above the model's")
+    tier_worsened: int = Field(description="customers whose tier is worse than at their previous score")
+    open_interventions: int
+    overdue_interventions: int
+    assigned_customers: int
+
+
+class HistoryQuery(Request):
+    limit: int = Field(365, ge=1, le=1000, description="the newest this many daily scores")
+
+
+class HighRiskQuery(Request):
+    limit: int = Field(100, ge=1, le=1000, description="at most this many customers")
+    tier: Tier | None = Field(None, description="only this tier (default: High and Critical)")
+
+
+class ScorePoint(Response):
+    as_of: date
+    model_version: str
+    pd: float
+    score: int
+    rating_band: str
+    tier: Tier
+    model_tier: Tier
+    score_change: int | None
+    exposure: float
+    expected_loss: float
+    recommended_action: str
+    urgency: int
+    reasons: list[Reason]
+    policy_rules: list[str]
+
+
+class CustomerHistory(Response):
+    customer_id: int
+    scores: list[ScorePoint] = Field(description="oldest first; on a day scored by several models, the champion's")
+
+
+class RiskyCustomer(ScorePoint):
+    customer_id: int
+    expected_benefit: float
+    assigned_officer: str | None
+
+
+class HighRiskCustomers(Response):
+    as_of: date | None
+    model_version: str | None
+    tiers: list[Tier]
+    count: int
+    customers: list[RiskyCustomer]
+
+
+# --- writes ----------------------------------------------------------------------------------------------
+class InterventionCreate(Request):
+    customer_id: CustomerId
+    intervention_type: InterventionType
+    channel: Channel
+    notes: FreeText | None = None
+    assigned_to: UserId | None = Field(None, description="user_id of the officer or manager who will act")
+
+
+class Intervention(Response):
+    intervention_id: int
+    customer_id: int
+    intervention_type: InterventionType
+    channel: Channel
+    status: InterventionStatus
+    risk_as_of: date | None
+    pd_at_action: float | None
+    expected_benefit: float | None
+    assigned_to: int | None
+    created_by: int
+    created_at: datetime
+    due_at: datetime
+    updated_at: datetime
+    notes: str | None
+    row_version: int
+
+
+class AssignmentCreate(Request):
+    customer_id: CustomerId
+    officer: Username = Field(description="username of the officer or manager who takes the customer")
+    reason: FreeText | None = None
+    expected_current_officer_id: UserId | None = Field(
+        None, description="the officer you saw holding the customer (null: you saw it unassigned); when it has "
+                          "changed since, 409. Leave it out to reassign whoever holds the customer now")
+
+
+class Assignment(Response):
+    assignment_id: int
+    customer_id: int
+    officer_id: int
+    officer: str
+    assigned_by: int
+    assigned_at: datetime
+    ended_at: datetime | None
+    reason: str | None
+    previous_officer_id: int | None
+
+
+class OutcomeCreate(Request):
+    outcome: Outcome
+    responded_at: datetime | None = Field(None, description="when the customer responded (default: now)")
+    amount_recovered: Annotated[float, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)] = 0
+    notes: FreeText | None = None
+    prevented_default: bool | None = Field(None, description="default: true for paid, promise_to_pay, restructured")
+
+    @field_validator("responded_at")
+    @classmethod
+    def _plausible(cls, v: datetime | None) -> datetime | None:
+        if v is not None and not 1900 <= v.year <= 2200:
+            raise ValueError("responded_at must be a date between the years 1900 and 2200")
+        return v
+
+
+class OutcomeRecorded(Response):
+    outcome_id: int
+    intervention_id: int
+    outcome: Outcome
+    responded_at: datetime
+    prevented_default: bool
+    amount_recovered: float
+    recorded_by: int
+    recorded_at: datetime
+    notes: str | None
+    intervention: Intervention
+
+
+# --- jobs and health -------------------------------------------------------------------------------------
+class RunSummary(Response):
+    run_id: int
+    kind: str
+    status: str
+    triggered_by: str
+    progress: float
+    message: str | None
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class RetrainingTrigger(Response):
+    trigger_id: str
+    triggered_by: str
+    triggered_at: datetime
+    finished: bool
+    finished_at: datetime | None = None
+    exit_code: int | None = None
+    result: dict[str, Any] | None = Field(None, description="the JSON that `pde train --json` printed")
+    error: str | None = Field(None, description="why the job failed, from its output")
+
+
+class RetrainingStatus(Response):
+    running: bool
+    latest_run: RunSummary | None = Field(description="the newest 'train' batch run, whoever started it")
+    last_trigger: RetrainingTrigger | None = Field(description="the newest retraining started through the API")
+
+
+class Health(Response):
+    status: Literal["ok", "degraded", "unavailable"]
+    database: Literal["reachable", "unreachable"]
+    champion_model: str | None = None
+    latest_scores_as_of: date | None = None
+    last_batch_run: RunSummary | None = None
+    detail: str | None = None

@@ -1,0 +1,103 @@
+"""Loading what the features need (daily_balances, customers, accounts, payments) through COPY, and features_at.
+
+Feature code is pure; this module is its only door to the database. One load can serve many as_of dates:
+daily rows cover [as_of_min - window_days, as_of_max), so every as_of in [as_of_min, as_of_max] has its
+full window, and features ignore what lies on or after each as_of.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import polars as pl
+import psycopg
+from sqlalchemy import Connection
+
+from predelinquency.db.bulk import copy_out
+from predelinquency.features.build import compute_features
+from predelinquency.features.window import FLOW_COLUMNS, LEVEL_COLUMNS, WINDOW_DAYS, Panel, build_panel
+from predelinquency.settings import Settings, get_settings
+
+_COUNT_COLUMNS = ("txn_count", "card_count", "online_count", "atm_count", "gambling_count", "failed_debits")
+DAILY_SCHEMA: dict[str, pl.DataType] = (
+    {"customer_id": pl.Int64(), "day": pl.Date()}
+    | {c: pl.Float64() for c in LEVEL_COLUMNS + FLOW_COLUMNS if c not in _COUNT_COLUMNS}
+    | {c: pl.Int32() for c in _COUNT_COLUMNS}
+)
+CUSTOMER_SCHEMA: dict[str, pl.DataType] = {
+    "customer_id": pl.Int64(), "monthly_income": pl.Float64(), "salary_day": pl.Int16(),
+    "employment_type": pl.String(), "segment": pl.String(), "tenure_months": pl.Int32(),
+}
+ACCOUNT_SCHEMA: dict[str, pl.DataType] = {
+    "account_id": pl.Int64(), "customer_id": pl.Int64(), "product_type": pl.String(), "credit_limit": pl.Float64(),
+    "opening_balance": pl.Float64(), "outstanding": pl.Float64(), "due_day": pl.Int16(),
+    "monthly_instalment": pl.Float64(), "opened_on": pl.Date(),
+}
+PAYMENT_SCHEMA: dict[str, pl.DataType] = {
+    "payment_id": pl.Int64(), "customer_id": pl.Int64(), "account_id": pl.Int64(), "due_date": pl.Date(),
+    "amount_due": pl.Float64(), "paid_date": pl.Date(), "amount_paid": pl.Float64(), "days_late": pl.Int32(),
+    "status": pl.String(),
+}
+
+
+@dataclass(frozen=True)
+class FeatureInputs:
+    """Everything compute_features reads, for a set of customers and a range of as_of dates."""
+
+    daily: pl.DataFrame        # daily_balances rows with day in [start, end)
+    customers: pl.DataFrame
+    accounts: pl.DataFrame
+    payments: pl.DataFrame     # due_date before the latest as_of (or payments_due_before); all outcomes
+    start: date
+    end: date
+
+    def panel(self) -> Panel:
+        """The dense panel of every loaded customer over [start, end), customers without rows included."""
+        return build_panel(self.daily, self.customers["customer_id"].to_numpy(), self.start, self.end)
+
+
+def _columns(schema: dict[str, pl.DataType]) -> str:
+    """The SELECT list for a schema (names are ours, never user input)."""
+    return ", ".join(schema)
+
+
+def _read(conn: Connection, query: str, params: dict, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """copy_out of query with params bound client-side by psycopg's ClientCursor (quoting done by the driver)."""
+    # bulk.copy_out binds through Cursor.mogrify, which only psycopg's ClientCursor has; bind here instead
+    bound = psycopg.ClientCursor(conn.connection.driver_connection).mogrify(query, params)
+    return copy_out(conn, bound, None, schema)
+
+
+def load_feature_inputs(conn: Connection, as_of_min: date, as_of_max: date, customer_ids: list[int] | None = None,
+                        *, window_days: int = WINDOW_DAYS, payments_due_before: date | None = None) -> FeatureInputs:
+    """Daily rows for [as_of_min - window_days, as_of_max), and the customers, accounts and payments of customer_ids.
+
+    customer_ids None means every customer. payments_due_before (default as_of_max) lets a training job also
+    load the payments its labels look at after the latest as_of.
+    """
+    if as_of_max < as_of_min:
+        raise ValueError(f"as_of_max {as_of_max} is before as_of_min {as_of_min}")
+    start = as_of_min - timedelta(days=window_days)
+    params: dict = {"lo": start, "hi": as_of_max, "due_hi": payments_due_before or as_of_max,
+                    "ids": list(customer_ids) if customer_ids is not None else None}
+    # the filter is chosen here, not in SQL, so the planner sees a plain index condition
+    only = "customer_id = ANY(%(ids)s::bigint[])" if customer_ids is not None else "true"
+    daily = _read(conn, f"SELECT {_columns(DAILY_SCHEMA)} FROM daily_balances "
+                        f"WHERE day >= %(lo)s AND day < %(hi)s AND {only}", params, DAILY_SCHEMA)
+    customers = _read(conn, f"SELECT {_columns(CUSTOMER_SCHEMA)} FROM customers WHERE {only} ORDER BY customer_id",
+                      params, CUSTOMER_SCHEMA)
+    accounts = _read(conn, f"SELECT {_columns(ACCOUNT_SCHEMA)} FROM accounts WHERE {only}", params, ACCOUNT_SCHEMA)
+    payments = _read(conn, f"SELECT {_columns(PAYMENT_SCHEMA)} FROM payments "
+                           f"WHERE due_date < %(due_hi)s AND {only}", params, PAYMENT_SCHEMA)
+    return FeatureInputs(daily=daily, customers=customers, accounts=accounts, payments=payments,
+                         start=start, end=as_of_max)
+
+
+def features_at(conn: Connection, as_of: date, customer_ids: list[int] | None = None,
+                settings: Settings | None = None) -> pl.DataFrame:
+    """Every registered feature at as_of for customer_ids (default: all customers), one row per customer."""
+    settings = settings or get_settings()
+    inputs = load_feature_inputs(conn, as_of, as_of, customer_ids, window_days=settings.features.window_days)
+    return compute_features(inputs.panel(), as_of, inputs.customers, inputs.accounts, inputs.payments,
+                            window_days=settings.features.window_days, grace_days=settings.simulation.grace_days)

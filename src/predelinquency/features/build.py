@@ -1,0 +1,75 @@
+"""compute_features: one row of every registered feature per panel customer at an as_of date."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import polars as pl
+
+from predelinquency.features.balance import balance_features
+from predelinquency.features.cash import cash_features
+from predelinquency.features.derived import derived_features
+from predelinquency.features.payments import payment_features
+from predelinquency.features.registry import FEATURE_NAMES
+from predelinquency.features.salary import days_to_pay_day, salary_features, usual_pay_day
+from predelinquency.features.spending import spending_features
+from predelinquency.features.transactions import transaction_features
+from predelinquency.features.window import WINDOW_DAYS, Panel, index_of, window
+
+# below this many customers a transposed frame build is faster than one Series per feature
+_SMALL_BATCH = 32
+
+
+def _profile(customers: pl.DataFrame, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(declared monthly income, declared salary day) aligned to ids; NaN where unknown."""
+    # Series.to_numpy, not select/cast: a polars query costs ~0.2 ms, too much for one-customer scoring
+    pos = index_of(ids, customers["customer_id"].to_numpy().astype(np.int64))
+    found = pos >= 0
+    income = np.full(len(ids), np.nan)
+    salary_day = np.full(len(ids), np.nan)
+    income[pos[found]] = customers["monthly_income"].to_numpy().astype(np.float64)[found]
+    salary_day[pos[found]] = customers["salary_day"].to_numpy().astype(np.float64)[found]
+    return income, salary_day
+
+
+def _frame(ids: np.ndarray, features: dict[str, np.ndarray]) -> pl.DataFrame:
+    """customer_id plus the features in registry order, as Float64 columns."""
+    if features.keys() != set(FEATURE_NAMES):
+        missing = sorted(set(FEATURE_NAMES) - features.keys())
+        extra = sorted(features.keys() - set(FEATURE_NAMES))
+        raise RuntimeError(f"feature code and registry disagree: missing {missing}, unregistered {extra}")
+    # one concatenate is ~4x cheaper than stacking 175 small arrays one by one
+    matrix = np.concatenate([features[name] for name in FEATURE_NAMES]).astype(np.float64, copy=False)
+    matrix = matrix.reshape(len(FEATURE_NAMES), len(ids))
+    if len(ids) < _SMALL_BATCH:
+        # one Series per customer then a transpose: ~10x cheaper than one Series per feature for a few rows
+        frame = pl.DataFrame(matrix, orient="row").transpose(column_names=FEATURE_NAMES)
+        return frame.insert_column(0, pl.Series("customer_id", ids.astype(np.int64)))
+    data = {"customer_id": ids.astype(np.int64)} | dict(zip(FEATURE_NAMES, matrix, strict=True))
+    return pl.DataFrame(data)
+
+
+def compute_features(panel: Panel, as_of: date, customers: pl.DataFrame, accounts: pl.DataFrame,
+                     payments: pl.DataFrame, *, window_days: int = WINDOW_DAYS, grace_days: int = 5) -> pl.DataFrame:
+    """Every registered feature for each panel customer, from data strictly before as_of (NaN where undefined).
+
+    Rows follow panel.customer_ids; customers, accounts and payments may hold other customers and rows
+    on or after as_of, which are ignored. grace_days: days after the due date a payment is late, not missed.
+    """
+    if window_days != WINDOW_DAYS:
+        # names like failed_debits_90d promise a 90-day window; another length needs another feature set
+        raise ValueError(f"features are defined for a {WINDOW_DAYS}-day window; got window_days={window_days}")
+    win = window(panel, as_of, window_days)
+    income, salary_day = _profile(customers, panel.customer_ids)
+    pay_day = usual_pay_day(win, salary_day)
+    to_payday = days_to_pay_day(win, pay_day)
+    f: dict[str, np.ndarray] = {}
+    f |= salary_features(win, salary_day, pay_day, income)
+    f |= balance_features(win, to_payday)
+    f |= spending_features(win, income)
+    f |= payment_features(win, payments, accounts, grace_days)
+    f |= cash_features(win, to_payday, income)
+    f |= transaction_features(win)
+    f |= derived_features(f, income)
+    return _frame(panel.customer_ids, f)

@@ -1,0 +1,137 @@
+"""Loading validated bank files: checks against the database, then COPY of every file in one transaction.
+
+All or nothing: if any row of any file is bad, nothing is loaded and every problem is reported.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+from sqlalchemy import Connection, text
+
+from predelinquency.db.bulk import copy_in
+from predelinquency.errors import PdeError
+from predelinquency.ingest.schemas import SPECS
+from predelinquency.ingest.validate import _LINE, DEFAULT_MAX_ERRORS, Parsed, RowError, parse, summarise
+from predelinquency.operations.audit import write_audit
+from predelinquency.operations.permissions import actor_name, authorise
+
+if TYPE_CHECKING:
+    from predelinquency.operations.users import User
+
+log = logging.getLogger(__name__)
+
+
+class UploadRejected(PdeError):
+    """Some rows are bad; `errors` maps each file kind to its RowErrors and nothing was loaded."""
+
+    def __init__(self, errors: dict[str, list[RowError]]):
+        self.errors = errors
+        n = sum(len(e) for e in errors.values())
+        first = next(f"{k}: {s}" for k, errs in errors.items() if errs for s in summarise(errs, 1))
+        super().__init__(f"{n} problem(s) found, nothing was loaded; {first}")
+
+
+def _existing(conn: Connection, table: str, key: str, ids: list[int]) -> set[int]:
+    """Which of ids are already keys of table (names come from SPECS, never from input)."""
+    if not ids:
+        return set()
+    rows = conn.execute(text(f"SELECT DISTINCT {key} FROM {table} WHERE {key} = ANY(:ids)"), {"ids": ids})
+    return {r[0] for r in rows}
+
+
+def _ids(frame: pl.DataFrame, column: str) -> list[int]:
+    return frame.get_column(column).drop_nulls().unique().to_list() if column in frame.columns else []
+
+
+def _flag(frame: pl.DataFrame, column: str, bad: set[int], problem: str) -> list[RowError]:
+    """A RowError per row whose column holds one of the bad ids; problem gets the id via {id}."""
+    if not bad:
+        return []
+    hits = frame.filter(pl.col(column).is_in(list(bad))).select(_LINE, column)
+    return [RowError(line, column, problem.format(id=v)) for line, v in hits.iter_rows()]
+
+
+def check_against_database(conn: Connection, parsed: dict[str, Parsed]) -> dict[str, list[RowError]]:
+    """Problems only the database can reveal: ids that already exist, references to unknown ids,
+    and accounts that belong to another customer."""
+    frames = {k: p.frame for k, p in parsed.items() if p.ok and p.frame.height}
+    errors: dict[str, list[RowError]] = {k: [] for k in parsed}
+    for kind, frame in frames.items():
+        spec = SPECS[kind]
+        taken = _existing(conn, kind, spec.key, _ids(frame, spec.key))
+        errors[kind] += _flag(frame, spec.key, taken, f"{spec.key} {{id}} already exists in the database")
+        for column, target in spec.references.items():
+            wanted = set(_ids(frame, column))
+            in_file = set(_ids(frames[target], SPECS[target].key)) if target in frames else set()
+            in_db = _existing(conn, target, SPECS[target].key, sorted(wanted - in_file))
+            errors[kind] += _flag(frame, column, wanted - in_file - in_db,
+                                  f"{target[:-1]} {{id}} does not exist (not in the database nor in this upload)")
+    for kind, owner_errors in _account_owner_errors(conn, frames).items():
+        errors[kind] += owner_errors
+    return {k: sorted(v) for k, v in errors.items()}
+
+
+def _account_owner_errors(conn: Connection, frames: dict[str, pl.DataFrame]) -> dict[str, list[RowError]]:
+    """Transactions and payments whose account belongs to a different customer."""
+    out: dict[str, list[RowError]] = {}
+    owners = frames["accounts"].select("account_id", "customer_id") if "accounts" in frames else None
+    for kind in ("transactions", "payments"):
+        if kind not in frames:
+            continue
+        frame = frames[kind]
+        ids = _ids(frame, "account_id")
+        db_rows = conn.execute(text("SELECT account_id, customer_id FROM accounts WHERE account_id = ANY(:ids)"),
+                               {"ids": ids}).all() if ids else []
+        known = pl.DataFrame(db_rows, schema={"account_id": pl.Int64, "customer_id": pl.Int64}, orient="row")
+        if owners is not None:
+            known = pl.concat([known, owners])
+        mism = frame.join(known.rename({"customer_id": "__owner"}), on="account_id", how="inner").filter(
+            pl.col("__owner") != pl.col("customer_id"))
+        out[kind] = [RowError(line, "account_id", f"account {a} belongs to customer {o}, not {c}")
+                     for line, a, c, o in mism.select(_LINE, "account_id", "customer_id", "__owner").iter_rows()]
+    return out
+
+
+def load(conn: Connection, actor: User | str, parsed: dict[str, Parsed], source_names: dict[str, str] | None = None
+         ) -> dict[str, int]:
+    """Rows loaded per table; raises UploadRejected (nothing loaded) when any row of any file is bad.
+
+    Runs in a savepoint on the caller's transaction: the rows and their audit row commit together.
+    """
+    authorise(conn, actor, "upload_data")
+    unknown = set(parsed) - set(SPECS)
+    if unknown:
+        raise PdeError(f"unknown file kind(s): {', '.join(sorted(unknown))}; expected {', '.join(SPECS)}")
+    errors = {k: list(p.errors) for k, p in parsed.items()}
+    if not any(errors.values()):
+        errors = check_against_database(conn, parsed)
+    if any(errors.values()):
+        raise UploadRejected({k: v[:DEFAULT_MAX_ERRORS] for k, v in errors.items() if v})
+    counts: dict[str, int] = {}
+    with conn.begin_nested():
+        for kind in SPECS:  # referenced tables first
+            if kind not in parsed:
+                continue
+            frame = parsed[kind].frame.drop(_LINE)
+            if kind == "transactions" and frame.height:
+                lo, hi = frame.select(pl.col("ts").min().dt.date().alias("lo"),
+                                      pl.col("ts").max().dt.date().alias("hi")).row(0)
+                conn.execute(text("SELECT pde_ensure_partitions('transactions', :lo, :hi)"), {"lo": lo, "hi": hi})
+            counts[kind] = copy_in(conn, kind, frame)
+        write_audit(conn, actor_name(actor), "upload_data", "upload", None, None, {"rows": counts},
+                    details={"files": source_names or {}})
+    log.info("upload by %s loaded %s", actor_name(actor), counts)
+    return counts
+
+
+def validate_and_load(conn: Connection, actor: User | str, sources: dict[str, bytes | str | Path],
+                      source_names: dict[str, str] | None = None) -> dict[str, int]:
+    """Parses each file (kind -> CSV bytes or path), then loads them all or raises UploadRejected."""
+    parsed = {kind: parse(kind, src) for kind, src in sources.items() if kind in SPECS}
+    if set(sources) - set(parsed):
+        raise PdeError(f"unknown file kind(s): {', '.join(sorted(set(sources) - set(parsed)))}")
+    return load(conn, actor, parsed, source_names)

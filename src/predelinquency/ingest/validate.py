@@ -1,0 +1,177 @@
+"""CSV validation with Polars, vectorised: every bad value is reported as (line, column, problem).
+
+Lines are numbered as in a spreadsheet: the header is line 1, the first data row line 2 (files are expected
+to hold one record per line). Nothing here touches the database; `load.py` adds the checks that need it
+(ids that already exist, references to unknown customers or accounts).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from predelinquency.ingest.schemas import CREDIT_PRODUCTS, SPECS, Column, TableSpec
+
+_LINE = "__line"
+_TRUE = ("true", "t", "yes", "y", "1")
+_FALSE = ("false", "f", "no", "n", "0")
+DEFAULT_MAX_ERRORS = 5_000
+
+
+@dataclass(frozen=True, order=True)
+class RowError:
+    """One problem in an uploaded file: the line, the column, and what is wrong in the user's terms."""
+
+    line: int
+    column: str
+    problem: str
+
+
+@dataclass
+class Parsed:
+    """A typed frame ready to load (columns in table order, plus the source line) and the problems found."""
+
+    kind: str
+    frame: pl.DataFrame
+    errors: list[RowError]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _errors(df: pl.DataFrame, mask: pl.Expr, column: str, problem: pl.Expr | str) -> list[RowError]:
+    """RowErrors for the rows where mask is true; problem may be a per-row string expression."""
+    expr = problem if isinstance(problem, pl.Expr) else pl.lit(problem)
+    bad = df.filter(mask.fill_null(False)).select(pl.col(_LINE), expr.alias("p"))
+    return [RowError(line, column, p) for line, p in bad.iter_rows()]
+
+
+def _shown(c: str) -> pl.Expr:
+    """The raw value quoted for a message, shortened so a junk field cannot flood the report."""
+    return pl.lit("'") + pl.col(c).str.slice(0, 40) + pl.lit("'")
+
+
+def _typed(col: Column) -> pl.Expr:
+    """The column's raw text converted to its type; unparseable values become null."""
+    raw = pl.col(col.name)
+    if col.kind == "int":
+        return raw.cast(pl.Int64, strict=False)
+    if col.kind == "float":
+        f = raw.cast(pl.Float64, strict=False)
+        return pl.when(f.is_finite()).then(f)
+    if col.kind == "date":
+        return raw.str.to_date("%Y-%m-%d", strict=False)
+    if col.kind == "datetime":
+        # ISO 8601 with 'T' or space, optional fraction, optional offset or Z; no offset means UTC
+        iso = raw.str.replace(r"^(\d{4}-\d{2}-\d{2}) ", "${1}T").str.replace(r"Z$", "+00:00")
+        utc = pl.Datetime("us", "UTC")
+        return pl.coalesce(
+            iso.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", strict=False, time_zone="UTC").cast(utc),
+            iso.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False, time_zone="UTC").cast(utc),
+            iso.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
+        )
+    if col.kind == "bool":
+        low = raw.str.to_lowercase()
+        return pl.when(low.is_in(_TRUE)).then(True).when(low.is_in(_FALSE)).then(False)
+    return raw
+
+
+_KIND_WORDS = {"int": "a whole number", "float": "a number", "date": "a date (YYYY-MM-DD)",
+               "datetime": "a timestamp (ISO 8601)", "bool": "true or false", "str": "text"}
+
+
+def _read(source: bytes | str | Path) -> pl.DataFrame:
+    """Every field as text (so bad values can be reported, not silently coerced)."""
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):  # Excel's UTF-8 byte-order mark
+        data = data[3:]
+    return pl.read_csv(io.BytesIO(data), infer_schema=False, truncate_ragged_lines=False)
+
+
+def _header_errors(df: pl.DataFrame, spec: TableSpec) -> list[RowError]:
+    errors = [RowError(1, c.name, "required column is missing")
+              for c in spec.columns if c.required and c.name not in df.columns]
+    known = set(spec.column_names)
+    errors += [RowError(1, c, f"unknown column (expected: {', '.join(spec.column_names)})")
+               for c in df.columns if c not in known]
+    return errors
+
+
+def _row_rules(df: pl.DataFrame, spec: TableSpec) -> list[RowError]:
+    """Checks across columns of one row, mirroring the table's CHECK constraints."""
+    errors: list[RowError] = []
+    if spec.name == "accounts":
+        credit = pl.col("product_type").is_in(CREDIT_PRODUCTS)
+        errors += _errors(df, credit & pl.col("due_day").is_null(), "due_day",
+                          "credit products (credit_card, personal_loan) need a due day")
+        errors += _errors(df, ~credit & pl.col("due_day").is_not_null(), "due_day",
+                          "only credit products have a due day")
+    if spec.name == "payments":
+        status, paid = pl.col("status"), pl.col("paid_date")
+        errors += _errors(df, status.is_in(("paid", "late")) & paid.is_null(), "paid_date",
+                          "a paid or late payment needs a paid_date")
+        errors += _errors(df, (status == "paid") & (paid > pl.col("due_date")), "paid_date",
+                          "status is paid (on time) but paid_date is after due_date; use status late")
+    return errors
+
+
+def parse(kind: str, source: bytes | str | Path, max_errors: int = DEFAULT_MAX_ERRORS) -> Parsed:
+    """The file as a typed frame for table `kind`, with every problem found (at most max_errors)."""
+    spec = SPECS[kind]
+    try:
+        raw = _read(source)
+    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, UnicodeDecodeError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return Parsed(kind, pl.DataFrame(), [RowError(1, "", f"not a readable CSV file: {reason}")])
+    errors = _header_errors(raw, spec)
+    if errors:
+        return Parsed(kind, pl.DataFrame(), errors)
+    df = raw.with_columns(
+        *(pl.col(c.name).str.strip_chars() for c in spec.columns if c.name in raw.columns),
+        *(pl.lit(None, pl.String).alias(c.name) for c in spec.columns if c.name not in raw.columns),
+    ).with_columns(pl.all().replace("", None)).with_row_index(_LINE, offset=2)
+
+    typed = df.with_columns(_typed(c).alias(f"__t_{c.name}") for c in spec.columns)
+    for c in spec.columns:
+        value, present = pl.col(f"__t_{c.name}"), pl.col(c.name).is_not_null()
+        if c.required:
+            errors += _errors(typed, ~present, c.name, "value is missing")
+        errors += _errors(typed, present & value.is_null(), c.name,
+                          pl.lit(f"not {_KIND_WORDS[c.kind]}: ") + _shown(c.name))
+        if c.choices:
+            errors += _errors(typed, value.is_not_null() & ~value.is_in(c.choices), c.name,
+                              _shown(c.name) + pl.lit(f" is not one of: {', '.join(c.choices)}"))
+        if c.min is not None:
+            errors += _errors(typed, value < c.min, c.name, _shown(c.name) + pl.lit(f" is below the minimum {c.min:g}"))
+        if c.max is not None:
+            errors += _errors(typed, value > c.max, c.name, _shown(c.name) + pl.lit(f" is above the maximum {c.max:g}"))
+
+    frame = typed.select(
+        pl.col(_LINE),
+        *(pl.col(f"__t_{c.name}").fill_null(c.default).alias(c.name) if c.default is not None
+          else pl.col(f"__t_{c.name}").alias(c.name) for c in spec.columns),
+    )
+    errors += _row_rules(frame, spec)
+    first = frame.group_by(spec.key).agg(pl.col(_LINE).min().alias("__first"))
+    dup = frame.join(first, on=spec.key, how="left")
+    errors += _errors(dup, pl.col(_LINE) != pl.col("__first"), spec.key,
+                      pl.lit(f"duplicate {spec.key} ") + pl.col(spec.key).cast(pl.String)
+                      + pl.lit(" (first at line ") + pl.col("__first").cast(pl.String) + pl.lit(")"))
+    errors.sort()
+    return Parsed(kind, frame, errors[:max_errors])
+
+
+def summarise(errors: list[RowError], limit: int = 8) -> list[str]:
+    """One sentence per column and problem type, e.g. "column amount: 12 values are not a number, first at line 88"."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for e in errors:
+        # the problem without the quoted value groups "not a number: 'x'" and "not a number: 'y'"
+        problem = e.problem.split(": '")[0] if ": '" in e.problem else e.problem.split("' ", 1)[-1]
+        groups.setdefault((e.column, problem), []).append(e.line)
+    out = [f"column {col or '(file)'}: {len(lines)} row(s) — {problem}, first at line {min(lines)}"
+           for (col, problem), lines in sorted(groups.items(), key=lambda kv: min(kv[1]))]
+    return out[:limit]

@@ -1,0 +1,1 @@
+"""Model machinery: split, ensemble, calibration, threshold, evaluation, explanations, registry, training."""

@@ -1,0 +1,172 @@
+"""train_table: any labelled table → a calibrated, evaluated, explained PDModel, ready to register.
+
+split → search + fit (early-stopped on validation) → calibrate → threshold → evaluate on the test → CV → SHAP
+importance → PSI baselines. The test rows are only touched by `evaluate`, per-learner AUC and importance: nothing
+tuned sees them. CV runs on train + validation only.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from predelinquency.errors import PdeError
+from predelinquency.model import split as S
+from predelinquency.model.calibration import Calibrator
+from predelinquency.model.encoding import Table, to_pandas
+from predelinquency.model.ensemble import RiskEnsemble
+from predelinquency.model.evaluate import auc, evaluate, expected_calibration_error
+from predelinquency.model.explain import global_importance
+from predelinquency.model.pd_model import PDModel
+from predelinquency.model.threshold import bayes_threshold, best_threshold
+from predelinquency.monitoring.psi import baseline_bins
+from predelinquency.monitoring.runs import Progress, no_progress
+from predelinquency.scoring.scale import pd_to_score
+from predelinquency.settings import Settings
+
+log = logging.getLogger(__name__)
+# SHAP importance is a mean: a few thousand rows pin it down
+IMPORTANCE_ROWS = 5_000
+# on small tables a trial takes a second, so the search gets at least this many trials
+SMALL_TABLE_ROWS = 20_000
+SMALL_TABLE_SEARCH = 12
+
+
+@dataclass
+class TrainResult:
+    """The fitted model and everything registered with it."""
+
+    model: PDModel
+    metrics: dict[str, Any]
+    params: dict[str, Any]
+    baseline: dict[str, Any]
+    stages: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _check_labels(y: np.ndarray, parts: dict[str, np.ndarray]) -> None:
+    """Raises PdeError unless every part has both defaulters and non-defaulters."""
+    for name, idx in parts.items():
+        pos = int(y[idx].sum())
+        if pos == 0 or pos == len(idx):
+            what = "no defaults (1s)" if pos == 0 else "only defaults (1s)"
+            raise PdeError(f"the {name} rows have {what} among {len(idx)} rows: need more data or a longer history")
+
+
+def _cv(X: pd.DataFrame, y: np.ndarray, folds: S.Folds, ensemble: RiskEnsemble) -> list[float]:
+    """AUC per fold of the ensemble refitted with the chosen parameters and tree counts (no search)."""
+    aucs = []
+    for tr, va in folds:
+        if len(np.unique(y[tr])) < 2 or len(np.unique(y[va])) < 2:
+            continue
+        e = RiskEnsemble(weights=ensemble.weights_, imbalance=ensemble.imbalance, params=ensemble.params_,
+                         random_state=ensemble.random_state, n_jobs=ensemble.n_jobs)
+        e.fit(X.iloc[tr], y[tr])
+        aucs.append(auc(y[va], e.decision_function(X.iloc[va])))
+    return aucs
+
+
+def psi_baseline(model: PDModel, X_train: pd.DataFrame, scores: np.ndarray) -> dict[str, Any]:
+    """{'score': bins, 'features': {name: bins}} for every numeric feature; what drift is measured against."""
+    enc = model.ensemble.encoder_
+    values = enc.transform(X_train)  # numbers exactly as the model reads them (booleans 0/1, dates as days)
+    return {"score": baseline_bins(scores),
+            "features": {c: baseline_bins(values[:, j]) for j, c in enumerate(enc.feature_names_)
+                         if c not in set(enc.categorical_)}}
+
+
+def train_table(X: Table, y: npt.ArrayLike, groups: npt.ArrayLike | None, settings: Settings, *,
+                kind: str = "tabular", gap: int = 0, validation_gap: int | None = None,
+                search_iterations: int | None = None,
+                meta: dict[str, Any] | None = None, progress: Progress = no_progress) -> TrainResult:
+    """A trained, calibrated and evaluated model on the table; groups (e.g. as_of dates) make the split out-of-time.
+
+    gap: time groups dropped before validation and before test (behavioural snapshots: outcome_days /
+    snapshot_every_days, rounded up). search_iterations overrides settings.training.search_iterations (which
+    small tabular tables raise to SMALL_TABLE_SEARCH).
+    """
+    t = settings.training
+    df = to_pandas(X).reset_index(drop=True)
+    yy = np.asarray(y, dtype=np.int64)
+    if len(df) != len(yy):
+        raise PdeError(f"{len(df)} feature rows but {len(yy)} labels")
+    stages: list[dict[str, Any]] = []
+    clock = time.perf_counter()
+
+    def stage(name: str, fraction: float) -> None:
+        nonlocal clock
+        stages.append({"name": name, "seconds": round(time.perf_counter() - clock, 3)})
+        clock = time.perf_counter()
+        progress(fraction, f"{name} done")
+
+    if groups is not None:
+        sp = S.out_of_time_split(groups, t.oot_snapshots, t.validation_snapshots, gap, validation_gap)
+        g = np.asarray(groups)
+    else:
+        sp = S.random_split(yy, seed=t.random_seed)
+        g = None
+    _check_labels(yy, {"training": sp.train, "validation": sp.validation, "test": sp.test})
+    Xtr, Xva, Xte = df.iloc[sp.train], df.iloc[sp.validation], df.iloc[sp.test]
+    ytr, yva, yte = yy[sp.train], yy[sp.validation], yy[sp.test]
+    stage("split", 0.05)
+
+    n_search = t.search_iterations if search_iterations is None else search_iterations
+    # a bank's small table trains in seconds, so it can afford a wider search; behavioural snapshots keep to config
+    if search_iterations is None and kind == "tabular" and len(sp.train) <= SMALL_TABLE_ROWS:
+        n_search = max(n_search, SMALL_TABLE_SEARCH)
+    ens = RiskEnsemble(weights=t.ensemble_weights, imbalance=t.imbalance, search_iterations=n_search,
+                       fit_weights=t.fit_ensemble_weights, random_state=t.random_seed, n_jobs=2)
+    ens.fit(Xtr, ytr, Xva, yva)
+    stage("search_and_fit", 0.6)
+
+    z_va = ens.decision_function(Xva)
+    cal = Calibrator(random_state=t.random_seed).fit(z_va, yva)
+    pd_va = cal.predict(z_va)
+    threshold = best_threshold(yva, pd_va, settings.costs)
+    model = PDModel(ens, cal, threshold, kind=kind, meta=dict(meta or {}))
+    stage("calibrate_and_threshold", 0.65)
+
+    z_te = ens.decision_function(Xte)
+    pd_te = cal.predict(z_te)
+    metrics = evaluate(yte, pd_te, threshold, settings.costs)
+    metrics["ece_uncalibrated"] = round(expected_calibration_error(yte, 1 / (1 + np.exp(-z_te))), 6)
+    metrics["calibration_method"] = cal.method_
+    metrics["threshold_bayes"] = round(bayes_threshold(settings.costs), 8)
+    metrics["validation_auc"] = round(auc(yva, z_va), 6)
+    metrics["per_learner_auc"] = {n: round(auc(yte, m), 6) for n, m in ens.learner_margins(Xte).items()}
+    stage("evaluate", 0.7)
+
+    dev = np.concatenate([sp.train, sp.validation])
+    cv_gap = gap if validation_gap is None else validation_gap
+    folds = (S.expanding_window_folds(g[dev], t.cv_folds, cv_gap) if g is not None
+             else S.stratified_folds(yy[dev], t.cv_folds, t.random_seed))
+    cv = _cv(df.iloc[dev].reset_index(drop=True), yy[dev], folds, ens)
+    metrics["cv_auc_mean"] = round(float(np.mean(cv)), 6) if cv else None
+    metrics["cv_auc_std"] = round(float(np.std(cv)), 6) if cv else None
+    metrics["cv_folds"] = len(cv)
+    metrics["cv_kind"] = "expanding_window" if g is not None else "stratified_kfold"
+    stage("cross_validation", 0.9)
+
+    sample = Xte if len(Xte) <= IMPORTANCE_ROWS else Xte.sample(IMPORTANCE_ROWS, random_state=t.random_seed)
+    metrics["importance"] = global_importance(model.contributions(sample), model.feature_names)
+    # the score baseline comes from the validation window: in-sample training scores of boosted trees are more
+    # extreme than anything scored later and would show drift that is not there; features use the training rows
+    baseline = psi_baseline(model, Xtr, pd_to_score(pd_va, settings.scoring))
+    stage("importance_and_baseline", 1.0)
+
+    params = {
+        "rows": len(df), "features": len(model.feature_names), "categorical": model.categorical_features,
+        "split": sp.summary(yy), "gap_groups": gap,
+        "validation_gap_groups": validation_gap, "imbalance": t.imbalance, "search_iterations": n_search,
+        "weights": ens.weights_, "learner_params": ens.params_, "calibration": cal.method_,
+        "calibration_cv_brier": {k: (None if math.isinf(v) else round(v, 6)) for k, v in cal.cv_brier_.items()},
+        "search": ens.search_, "costs": settings.costs.model_dump(), "random_seed": t.random_seed,
+        **(meta or {}),
+    }
+    return TrainResult(model=model, metrics=metrics, params=params, baseline=baseline, stages=stages)

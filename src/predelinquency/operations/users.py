@@ -1,0 +1,276 @@
+"""User accounts: creation with argon2id password hashes, login with lockout, look-ups, password and deactivation."""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import IntegrityError
+
+from predelinquency.errors import Conflict, NotFound, PdeError
+from predelinquency.operations.audit import write_audit
+from predelinquency.operations.permissions import ROLES, actor_name, authorise, is_system
+from predelinquency.settings import Settings
+
+log = logging.getLogger(__name__)
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")  # the same pattern as the users table's CHECK
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 1024  # argon2 accepts more, but a megabyte "password" is an attack, not a password
+ASSIGNABLE_ROLES = ("officer", "manager")
+GENERIC_LOGIN_ERROR = "invalid username or password"
+
+# argon2id with the library's RFC 9106 defaults. When these change, hashes are upgraded at the next login.
+_hasher = PasswordHasher()
+_dummy_hashes: dict[tuple[int, int, int], str] = {}
+
+_USER_COLS = "user_id, username, role, full_name, is_active"
+
+
+class AuthError(PdeError):
+    """Login or API key refused; the message never says whether the username exists."""
+
+
+@dataclass(frozen=True)
+class User:
+    """An account as the application sees it; never carries the password hash."""
+
+    user_id: int
+    username: str
+    role: str
+    full_name: str | None
+    is_active: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        """The account as a plain dict (audit rows, JSON answers)."""
+        return asdict(self)
+
+
+def _user(row: Any) -> User:
+    return User(row.user_id, row.username, row.role, row.full_name, row.is_active)
+
+
+def hash_password(password: str) -> str:
+    """The argon2id hash string stored in users.password_hash (salted; never the password)."""
+    return _hasher.hash(password)
+
+
+def _dummy_hash() -> str:
+    # verified against when the username is unknown, so that answer takes as long as a wrong password
+    key = (_hasher.time_cost, _hasher.memory_cost, _hasher.parallelism)
+    if key not in _dummy_hashes:
+        _dummy_hashes[key] = _hasher.hash("not a password: timing equaliser")
+    return _dummy_hashes[key]
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except VerificationError:
+        return False
+    except InvalidHashError:
+        log.warning("a stored password hash is not a valid argon2 hash; refusing the login")
+        return False
+
+
+def validate_password(password: str) -> None:
+    """Returns nothing; raises PdeError saying what the password policy requires."""
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise PdeError(f"password too short: at least {MIN_PASSWORD_LENGTH} characters are required")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise PdeError(f"password too long: at most {MAX_PASSWORD_LENGTH} characters")
+    if not password.strip():
+        raise PdeError("password must not be only spaces")
+
+
+def create_user(
+    conn: Connection, username: str, password: str, role: str, actor: User | str, full_name: str | None = None
+) -> User:
+    """The new active account; Conflict when the username (in any letter case) is taken."""
+    authorise(conn, actor, "manage_users")
+    if not isinstance(username, str) or not USERNAME_RE.fullmatch(username):
+        raise PdeError(f"invalid username {username!r}: use 2–64 letters, digits, '_', '.', '@' or '-'")
+    if role not in ROLES:
+        raise PdeError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+    validate_password(password)
+    if full_name is not None:
+        full_name = full_name.strip() or None
+    password_hash = hash_password(password)  # slow on purpose: done before taking any lock
+    try:
+        with conn.begin_nested():
+            # 'Alice' and 'alice' as two accounts would be a trap for officers and the audit log alike
+            taken = conn.execute(text("SELECT username FROM users WHERE lower(username) = lower(:u)"),
+                                 {"u": username}).scalar()
+            if taken is not None:
+                raise Conflict(f"username {username} is already taken" +
+                               (f" (as {taken})" if taken != username else ""))
+            row = conn.execute(
+                text(f"INSERT INTO users (username, full_name, role, password_hash) "
+                     f"VALUES (:u, :f, :r, :h) RETURNING {_USER_COLS}"),
+                {"u": username, "f": full_name, "r": role, "h": password_hash},
+            ).one()
+            user = _user(row)
+            write_audit(conn, actor_name(actor), "create_user", "user", user.user_id, None, user.as_dict())
+    except IntegrityError as exc:  # a concurrent create of the same name got there first
+        raise Conflict(f"username {username} is already taken") from exc
+    return user
+
+
+def get_user(conn: Connection, user: str | int) -> User:
+    """The account with this username (str) or user_id (int); NotFound otherwise."""
+    if isinstance(user, int) and not isinstance(user, bool):
+        row = conn.execute(text(f"SELECT {_USER_COLS} FROM users WHERE user_id = :v"), {"v": user}).first()
+        what = f"user {user}"
+    else:
+        row = conn.execute(text(f"SELECT {_USER_COLS} FROM users WHERE username = :v"), {"v": str(user)}).first()
+        what = f"user {user!r}"
+    if row is None:
+        raise NotFound(f"{what} does not exist")
+    return _user(row)
+
+
+def list_officers(conn: Connection) -> list[User]:
+    """Active officers and managers (the people customers can be assigned to), by username."""
+    rows = conn.execute(text(f"SELECT {_USER_COLS} FROM users WHERE is_active AND role = ANY(:roles) "
+                             f"ORDER BY username"), {"roles": list(ASSIGNABLE_ROLES)})
+    return [_user(r) for r in rows]
+
+
+def list_users(conn: Connection) -> list[dict[str, Any]]:
+    """Every account with its lock state and creation time (no hashes), by username."""
+    rows = conn.execute(text(
+        f"SELECT {_USER_COLS}, failed_logins, locked_until > now() AS locked, locked_until, created_at "
+        f"FROM users ORDER BY username"))
+    return [{**dict(r._mapping), "locked": bool(r.locked)} for r in rows]
+
+
+def _failed(conn: Connection, username: str, row: Any, reason: str, details: dict[str, Any] | None = None) -> None:
+    write_audit(conn, username, "login_failed", "user", row.user_id if row is not None else None, None, None,
+                {"reason": reason, **(details or {})})
+
+
+def _locked_message(username: str, locked_until: datetime, now: datetime) -> str:
+    minutes = max(1, math.ceil((locked_until - now).total_seconds() / 60))
+    return (f"account {username} is temporarily locked after too many failed logins; "
+            f"try again in {minutes} minute{'s' if minutes != 1 else ''}")
+
+
+def _check_login(conn: Connection, username: str, password: str, settings: Settings) -> User | AuthError:
+    # FOR UPDATE: concurrent wrong guesses must each count, not overwrite one another's increment
+    row = conn.execute(
+        text(f"SELECT {_USER_COLS}, password_hash, failed_logins, locked_until, now() AS now "
+             f"FROM users WHERE username = :u FOR UPDATE"), {"u": username},
+    ).first()
+    if row is None:
+        _verify(_dummy_hash(), password)
+        _failed(conn, username, None, "unknown user")
+        return AuthError(GENERIC_LOGIN_ERROR)
+    if row.locked_until is not None and row.locked_until > row.now:
+        # refused without looking at the password: guessing during a lockout must not be possible
+        _failed(conn, username, row, "locked", {"locked_until": row.locked_until})
+        return AuthError(_locked_message(username, row.locked_until, row.now))
+    ok = _verify(row.password_hash, password)
+    if ok and not row.is_active:
+        _failed(conn, username, row, "inactive")
+        return AuthError(GENERIC_LOGIN_ERROR)
+    if not ok:
+        failures = row.failed_logins + 1
+        if failures < settings.auth.max_failed_logins:
+            conn.execute(text("UPDATE users SET failed_logins = :n WHERE user_id = :id"),
+                         {"n": failures, "id": row.user_id})
+            _failed(conn, username, row, "wrong password", {"failed_logins": failures})
+            return AuthError(GENERIC_LOGIN_ERROR)
+        # the count restarts after the lock, so the lock expires into a fresh set of attempts
+        locked_until = conn.execute(
+            text("UPDATE users SET failed_logins = 0, locked_until = now() + make_interval(mins => :m) "
+                 "WHERE user_id = :id RETURNING locked_until"),
+            {"m": settings.auth.lockout_minutes, "id": row.user_id},
+        ).scalar_one()
+        _failed(conn, username, row, "wrong password", {"failed_logins": failures})
+        write_audit(conn, username, "login_locked", "user", row.user_id,
+                    {"locked_until": row.locked_until}, {"locked_until": locked_until},
+                    {"failed_logins": failures, "lockout_minutes": settings.auth.lockout_minutes})
+        return AuthError(f"{GENERIC_LOGIN_ERROR}; after {failures} failed attempts the account is temporarily "
+                         f"locked for {settings.auth.lockout_minutes} minutes")
+    rehashed = _hasher.check_needs_rehash(row.password_hash)
+    conn.execute(
+        text("UPDATE users SET failed_logins = 0, locked_until = NULL, "
+             "password_hash = COALESCE(:h, password_hash) WHERE user_id = :id"),
+        {"h": hash_password(password) if rehashed else None, "id": row.user_id},
+    )
+    write_audit(conn, username, "login", "user", row.user_id, None, None, {"rehashed": rehashed})
+    return _user(row)
+
+
+def authenticate(conn: Connection, username: str, password: str, settings: Settings) -> User:
+    """The logged-in user; AuthError (generic, or 'temporarily locked') otherwise.
+
+    Failed attempts are counted and audited on conn and are kept only if the caller commits even when
+    AuthError is raised; `login()` does that. A caller that rolls back on error disables the lockout.
+    """
+    with conn.begin_nested():
+        result = _check_login(conn, username, password, settings)
+    if isinstance(result, AuthError):
+        raise result
+    return result
+
+
+def login(engine: Engine, username: str, password: str, settings: Settings) -> User:
+    """The logged-in user, in its own committed transaction so failed attempts count; AuthError otherwise."""
+    with engine.connect() as conn:
+        try:
+            user = authenticate(conn, username, password, settings)
+        except AuthError:
+            conn.commit()  # the failure count and its audit rows must survive the refusal
+            raise
+        conn.commit()
+    return user
+
+
+def _admin_change(conn: Connection, actor: User | str, username: str) -> Any:
+    authorise(conn, actor, "manage_users")
+    row = conn.execute(
+        text(f"SELECT {_USER_COLS}, failed_logins, locked_until FROM users WHERE username = :u FOR UPDATE"),
+        {"u": username},
+    ).first()
+    if row is None:
+        raise NotFound(f"user {username!r} does not exist")
+    return row
+
+
+def set_password(conn: Connection, username: str, new_password: str, actor: User | str) -> User:
+    """The account after an admin set its password (which also clears failed logins and any lock)."""
+    validate_password(new_password)
+    password_hash = hash_password(new_password)
+    with conn.begin_nested():
+        row = _admin_change(conn, actor, username)
+        conn.execute(text("UPDATE users SET password_hash = :h, failed_logins = 0, locked_until = NULL "
+                          "WHERE user_id = :id"), {"h": password_hash, "id": row.user_id})
+        # the hash itself never goes into the audit log
+        write_audit(conn, actor_name(actor), "set_password", "user", row.user_id,
+                    {"failed_logins": row.failed_logins, "locked_until": row.locked_until},
+                    {"failed_logins": 0, "locked_until": None}, {"password_changed": True})
+    return _user(row)
+
+
+def deactivate_user(conn: Connection, username: str, actor: User | str) -> User:
+    """The account after deactivation: it can no longer log in, use its API keys or act."""
+    with conn.begin_nested():
+        row = _admin_change(conn, actor, username)
+        if not is_system(actor) and row.user_id == actor.user_id:
+            raise PdeError("you cannot deactivate your own account; ask another admin")
+        if not row.is_active:
+            raise Conflict(f"user {username} is already deactivated")
+        before = _user(row)
+        after = User(before.user_id, before.username, before.role, before.full_name, False)
+        conn.execute(text("UPDATE users SET is_active = false WHERE user_id = :id"), {"id": row.user_id})
+        write_audit(conn, actor_name(actor), "deactivate_user", "user", row.user_id, before.as_dict(),
+                    after.as_dict())
+    return after

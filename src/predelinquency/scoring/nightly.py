@@ -1,0 +1,173 @@
+"""`pde nightly`: bring the rollup up to date, score every active customer with the champion, write risk_scores.
+
+Customers are split into shards by a hash of their id; each shard loads its own inputs, computes features,
+scores and is written with COPY, independently of the others, so the same job can run shards on several
+machines. Locally the shards run in-process inside ONE transaction: re-running an (as_of, model) replaces
+its rows atomically, and a failure anywhere leaves the previous scores untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sqlalchemy import Connection, Engine, text
+
+from predelinquency.db.bulk import copy_in, copy_out
+from predelinquency.db.features_io import load_feature_inputs
+from predelinquency.db.rollup import refresh_daily_balances
+from predelinquency.errors import PdeError
+from predelinquency.features.build import compute_features
+from predelinquency.features.window import build_panel
+from predelinquency.model.pd_model import PDModel
+from predelinquency.model.registry import load_model
+from predelinquency.monitoring.drift import DriftAccumulator
+from predelinquency.monitoring.runs import RunRecorder, recorded_run
+from predelinquency.scoring.decide import decide
+from predelinquency.settings import Settings
+
+log = logging.getLogger(__name__)
+# memory per shard grows with customers × 90 days × ~20 daily columns: cap a shard at this many customers
+MAX_SHARD_CUSTOMERS = 50_000
+SHARD_SQL = "mod((hashint8(customer_id)::bigint + 2147483648), :n) = :shard"
+
+
+@dataclass
+class NightlyResult:
+    """What a nightly run did: where, with which model, how many rows, and its drift figures."""
+
+    run_id: int
+    as_of: date
+    model_version: str
+    rows: int
+    shards: int
+    rollup_days: int
+    tiers: dict[str, int]
+    psi: dict[str, Any]
+    stages: list[dict[str, Any]] = field(default_factory=list)
+
+
+def latest_data_day(conn: Connection) -> date | None:
+    """The newest day in the daily rollup, or None when there is no data."""
+    return conn.execute(text("SELECT max(day) FROM daily_balances")).scalar()
+
+
+def bring_rollup_up_to_date(conn: Connection) -> int:
+    """Days added to daily_balances from transactions newer than the rollup's last day (usually one)."""
+    last_daily = latest_data_day(conn)
+    last_txn = conn.execute(text(
+        "SELECT max(ts)::date FROM transactions WHERE ts >= COALESCE(CAST(:d AS date), DATE '1900-01-01')"),
+        {"d": last_daily}).scalar()
+    if last_txn is None or (last_daily is not None and last_txn <= last_daily):
+        return 0
+    lo = last_daily + timedelta(days=1) if last_daily else last_txn
+    refresh_daily_balances(conn, lo, last_txn)
+    return (last_txn - lo).days + 1
+
+
+def shard_customer_ids(conn: Connection, shard: int, n_shards: int) -> np.ndarray:
+    """Active customers whose id hashes to this shard."""
+    ids = conn.execute(text(f"SELECT customer_id FROM customers WHERE is_active AND {SHARD_SQL} ORDER BY 1"),
+                       {"n": n_shards, "shard": shard}).scalars().all()
+    return np.asarray(ids, dtype=np.int64)
+
+
+def previous_scores(conn: Connection, customer_ids: np.ndarray, as_of: date) -> pl.DataFrame:
+    """customer_id, prev_pd, prev_tier, prev_score from each customer's latest run before as_of."""
+    return copy_out(
+        conn,
+        "SELECT DISTINCT ON (customer_id) customer_id, pd AS prev_pd, tier AS prev_tier, score AS prev_score "
+        "FROM risk_scores WHERE as_of < %(d)s AND as_of >= %(d)s - 90 AND customer_id = ANY(%(ids)s) "
+        "ORDER BY customer_id, as_of DESC, created_at DESC",
+        {"d": as_of, "ids": customer_ids.tolist()},
+        schema={"customer_id": pl.Int64, "prev_pd": pl.Float64, "prev_tier": pl.String, "prev_score": pl.Float64},
+    )
+
+
+def score_ids(conn: Connection, settings: Settings, model: PDModel, as_of: date,
+              customer_ids: np.ndarray) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(decided rows, the model's feature frame) for these customers at as_of."""
+    inputs = load_feature_inputs(conn, as_of, as_of, customer_ids.tolist())
+    panel = build_panel(inputs.daily, customer_ids)
+    feats = compute_features(panel, as_of, inputs.customers, inputs.accounts, inputs.payments,
+                             window_days=settings.features.window_days, grace_days=settings.simulation.grace_days)
+    missing = sorted(set(model.feature_names) - set(feats.columns))
+    if missing:
+        raise PdeError(f"model {model.version} needs features this code does not compute: {', '.join(missing[:5])}")
+    X = feats.select(model.feature_names)
+    pd_, contrib = model.explain(X)
+    rows = decide(feats, pd_, contrib, model.feature_names, inputs.accounts,
+                  previous_scores(conn, customer_ids, as_of), as_of, settings)
+    return rows, X
+
+
+def _score_shard(conn: Connection, settings: Settings, model: PDModel, as_of: date, shard: int,
+                 n_shards: int, run_id: int, drift: DriftAccumulator) -> pl.DataFrame:
+    """Scores one shard and COPYs its rows; returns the rows written."""
+    ids = shard_customer_ids(conn, shard, n_shards)
+    if len(ids) == 0:
+        return pl.DataFrame()
+    rows, X = score_ids(conn, settings, model, as_of, ids)
+    rows = rows.with_columns(pl.lit(as_of).alias("as_of"), pl.lit(model.version).alias("model_version"),
+                             pl.lit(run_id).alias("batch_run_id"))
+    copy_in(conn, "risk_scores", rows)
+    drift.add(rows["score"].to_numpy(), X)
+    return rows
+
+
+def run_nightly(engine: Engine, settings: Settings, actor: str, as_of: date | None = None,
+                progress_to_stderr: bool = False) -> NightlyResult:
+    """Scores every active customer at as_of (default: the day after the latest data) and records the run."""
+    params = {"as_of": str(as_of) if as_of else "latest", "shards": settings.nightly.shards}
+    with recorded_run(engine, "nightly", actor, params) as rec, engine.begin() as conn:
+        return _nightly(conn, rec, settings, as_of)
+
+
+def _nightly(conn: Connection, rec: RunRecorder, settings: Settings, as_of: date | None) -> NightlyResult:
+    with rec.stage("rollup") as st:
+        st["days"] = rollup_days = bring_rollup_up_to_date(conn)
+    last = latest_data_day(conn)
+    if last is None:
+        raise PdeError("there is no banking data to score: run pde generate or load data first")
+    as_of = as_of or last + timedelta(days=1)
+    if as_of > last + timedelta(days=1):
+        raise PdeError(f"as_of {as_of} is after the day following the latest data ({last})")
+    model = load_model(settings, conn)
+    if model.kind != "behavioural":
+        raise PdeError(f"the champion {model.version} is a {model.kind} model; nightly scoring needs a "
+                       "behavioural model (pde train without --data), promoted to champion")
+    n_active = conn.execute(text("SELECT count(*) FROM customers WHERE is_active")).scalar_one()
+    n_shards = max(settings.nightly.shards, math.ceil(n_active / MAX_SHARD_CUSTOMERS))
+    rec.progress(0.02, f"scoring {n_active} customers at {as_of} with {model.version} in {n_shards} shards")
+    with rec.stage("replace_previous_run") as st:
+        st["rows"] = conn.execute(text(
+            "DELETE FROM risk_scores WHERE as_of = :d AND model_version = :v"),
+            {"d": as_of, "v": model.version}).rowcount
+    conn.execute(text("SELECT pde_ensure_partitions('risk_scores', :d, :d)"), {"d": as_of})
+    drift = DriftAccumulator(model_baseline(conn, model.version))
+    tiers: dict[str, int] = {}
+    total = 0
+    with rec.stage("score_shards") as st:
+        for shard in range(n_shards):
+            rows = _score_shard(conn, settings, model, as_of, shard, n_shards, rec.run_id, drift)
+            total += rows.height
+            for t, c in rows.group_by("tier").len().iter_rows() if rows.height else []:
+                tiers[t] = tiers.get(t, 0) + c
+            rec.progress(0.05 + 0.9 * (shard + 1) / n_shards, f"shard {shard + 1}/{n_shards}: {rows.height} rows")
+        st["rows"] = total
+    with rec.stage("drift"):
+        psi = drift.result()
+    rec.metrics.update({"as_of": str(as_of), "model_version": model.version, "rows": total, "tiers": tiers,
+                        "psi": psi})
+    return NightlyResult(run_id=rec.run_id, as_of=as_of, model_version=model.version, rows=total,
+                         shards=n_shards, rollup_days=rollup_days, tiers=tiers, psi=psi, stages=rec.stages)
+
+
+def model_baseline(conn: Connection, version: str) -> dict[str, Any]:
+    """The PSI baseline stored with the model at training."""
+    return conn.execute(text("SELECT baseline FROM model_versions WHERE version = :v"), {"v": version}).scalar_one()

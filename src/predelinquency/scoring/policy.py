@@ -1,0 +1,39 @@
+"""Hard policy rules from config, applied after the model: each fired rule lifts the tier to its minimum."""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+import polars as pl
+
+from predelinquency.errors import PdeError
+from predelinquency.settings import TIERS, PolicyRule
+
+_OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}
+TIER_RANK = {t: i for i, t in enumerate(TIERS)}
+
+
+def tier_rank(tiers: np.ndarray) -> np.ndarray:
+    """0 (Low) … 3 (Critical) for each tier name."""
+    return np.select([tiers == t for t in TIERS], list(range(len(TIERS))), default=-1).astype(np.int8)
+
+
+def apply_policy(model_tier: np.ndarray, features: pl.DataFrame, rules: list[PolicyRule]
+                 ) -> tuple[np.ndarray, list[list[str]]]:
+    """Final tiers (never below the model's) and, per customer, the names of the rules that fired."""
+    rank = tier_rank(model_tier)
+    fired_masks: list[np.ndarray] = []
+    for rule in rules:
+        if rule.feature not in features.columns:
+            raise PdeError(f"policy rule '{rule.name}' uses feature '{rule.feature}', which is not computed")
+        values = features.get_column(rule.feature).to_numpy().astype(float)
+        # a missing value never fires a rule: NaN comparisons are False
+        mask = _OPS[rule.op](values, rule.value) & ~np.isnan(values)
+        rank = np.where(mask, np.maximum(rank, TIER_RANK[rule.min_tier]), rank)
+        fired_masks.append(mask)
+    fired: list[list[str]] = [[] for _ in range(len(model_tier))]
+    for rule, mask in zip(rules, fired_masks, strict=True):
+        for i in np.flatnonzero(mask):  # only the customers it fired for, usually few
+            fired[i].append(rule.name)
+    return np.array(TIERS, dtype=object)[rank], fired

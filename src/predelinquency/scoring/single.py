@@ -1,0 +1,104 @@
+"""Scoring on demand for the API: one customer, a batch of customers, or a bare feature payload.
+
+Same features, model and decisions as the nightly job; nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sqlalchemy import Connection, text
+
+from predelinquency.errors import NotFound, PdeError
+from predelinquency.features import registry
+from predelinquency.model.pd_model import PDModel
+from predelinquency.model.registry import load_model
+from predelinquency.scoring.actions import NO_ACTION
+from predelinquency.scoring.nightly import score_ids
+from predelinquency.scoring.policy import apply_policy
+from predelinquency.scoring.reasons import reason_codes
+from predelinquency.scoring.scale import pd_to_score, pd_to_tier, score_to_band
+from predelinquency.settings import Settings
+
+MAX_BATCH = 1_000
+
+
+def _rows_to_dicts(rows: pl.DataFrame, as_of: date, version: str | None) -> list[dict[str, Any]]:
+    """API-shaped results: reasons and policy rules as lists, missing previous values as None."""
+    out = []
+    for r in rows.iter_rows(named=True):
+        r["reasons"] = json.loads(r["reasons"])
+        r["policy_rules"] = [p for p in r["policy_rules"].strip("{}").split(",") if p]
+        r["as_of"] = as_of
+        r["model_version"] = version
+        out.append(r)
+    return out
+
+
+def _default_as_of(conn: Connection, customer_ids: list[int]) -> date:
+    """The day after the customers' latest daily data (an index lookup per customer, not a table scan)."""
+    last = conn.execute(text(
+        "SELECT max(d) FROM (SELECT (SELECT max(day) FROM daily_balances b WHERE b.customer_id = c) AS d "
+        "FROM unnest(CAST(:ids AS bigint[])) AS c) t"), {"ids": customer_ids}).scalar()
+    if last is None:
+        raise PdeError("there is no banking data for these customers yet")
+    return last + timedelta(days=1)
+
+
+def score_customers(conn: Connection, settings: Settings, customer_ids: list[int], model: PDModel | None = None,
+                    as_of: date | None = None) -> list[dict[str, Any]]:
+    """Score, tier, reasons and recommended action per customer, in the order asked; NotFound names unknown ids."""
+    if not customer_ids:
+        return []
+    if len(customer_ids) > MAX_BATCH:
+        raise PdeError(f"at most {MAX_BATCH} customers per request; got {len(customer_ids)}")
+    known = set(conn.execute(text("SELECT customer_id FROM customers WHERE customer_id = ANY(:ids)"),
+                             {"ids": list(customer_ids)}).scalars())
+    unknown = [c for c in customer_ids if c not in known]
+    if unknown:
+        shown = ", ".join(map(str, unknown[:10])) + (" …" if len(unknown) > 10 else "")
+        raise NotFound(f"unknown customer{'s' if len(unknown) > 1 else ''}: {shown}")
+    model = model or load_model(settings, conn)
+    as_of = as_of or _default_as_of(conn, list(customer_ids))
+    ids = np.unique(np.asarray(customer_ids, dtype=np.int64))
+    rows, _ = score_ids(conn, settings, model, as_of, ids)
+    by_id = {r["customer_id"]: r for r in _rows_to_dicts(rows, as_of, model.version)}
+    return [by_id[c] for c in customer_ids]
+
+
+def score_customer(conn: Connection, settings: Settings, customer_id: int, model: PDModel | None = None,
+                   as_of: date | None = None) -> dict[str, Any]:
+    """The fresh score, tier, reasons and recommended action of one customer (NotFound if unknown)."""
+    return score_customers(conn, settings, [customer_id], model, as_of)[0]
+
+
+def score_feature_payload(settings: Settings, model: PDModel, features: dict[str, float | None]) -> dict[str, Any]:
+    """PD, score, tier and reasons for a bare feature vector (no customer, no exposure, no action)."""
+    unknown = sorted(set(features) - set(model.feature_names))
+    if unknown:
+        raise PdeError(f"unknown feature{'s' if len(unknown) > 1 else ''}: {', '.join(unknown[:10])}")
+    row = {n: (math.nan if features.get(n) is None else float(features[n])) for n in model.feature_names}
+    X = pl.DataFrame([row], schema={n: pl.Float64 for n in model.feature_names})
+    pd_, contrib = model.explain(X)
+    score = pd_to_score(pd_, settings.scoring)
+    values = X.to_numpy().astype(np.float64)
+    model_tier = pd_to_tier(pd_, settings.scoring).astype(object)
+    # policy rules on features the payload can carry; rules on other features cannot be judged here
+    rules = [r for r in settings.policy_rules if r.feature in X.columns]
+    tier, fired = apply_policy(model_tier, X, rules)
+    return {
+        "model_version": model.version,
+        "pd": float(pd_[0]),
+        "score": int(score[0]),
+        "rating_band": str(score_to_band(score, settings.scoring)[0]),
+        "tier": str(tier[0]),
+        "model_tier": str(model_tier[0]),
+        "policy_rules": fired[0],
+        "reasons": reason_codes(contrib, values, model.feature_names, registry.get)[0],
+        "recommended_action": NO_ACTION,
+    }

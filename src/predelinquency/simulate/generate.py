@@ -1,0 +1,226 @@
+"""`pde generate`: simulate the synthetic bank chunk by chunk and load it in one transaction, recorded
+in batch_runs. Simulation and encoding run in a worker thread a few pieces ahead of the COPY, so the
+generator and the database server work on the two cores at once."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from predelinquency.db.rollup import rollup_mismatches
+from predelinquency.errors import PdeError
+from predelinquency.monitoring.runs import Progress, RunRecorder, no_progress, recorded_run
+from predelinquency.settings import Settings
+from predelinquency.simulate import load
+from predelinquency.simulate.chunk import calibrate, simulate_chunk
+from predelinquency.simulate.metrics import MissStats, chunk_miss_stats
+from predelinquency.simulate.pieces import Ids, Piece, chunk_pieces
+from predelinquency.simulate.timeline import DEFAULT_END, Timeline
+
+log = logging.getLogger(__name__)
+QUEUE_PIECES = 4   # encoded pieces waiting for COPY: bounds memory (~50 MB each)
+
+
+def validate(settings: Settings, customers: int, days: int, seed: int) -> None:
+    """Raises PdeError naming the first invalid argument."""
+    need = settings.features.window_days + settings.features.outcome_days
+    if customers <= 0:
+        raise PdeError(f"--customers must be a positive number of customers, got {customers}")
+    if days < need:
+        raise PdeError(f"--days must be at least {need} (features.window_days {settings.features.window_days} + "
+                       f"features.outcome_days {settings.features.outcome_days}) so one labelled snapshot fits, "
+                       f"got {days}")
+    if seed < 0:
+        raise PdeError(f"--seed must be zero or positive, got {seed}")
+    sim = settings.simulation
+    if sim.txn_per_month_min > sim.txn_per_month_max:
+        raise PdeError("simulation.txn_per_month_min must not exceed simulation.txn_per_month_max")
+
+
+def _chunks(customers: int, size: int) -> list[tuple[int, int]]:
+    """(first customer id, count) of each chunk."""
+    return [(start + 1, min(size, customers - start)) for start in range(0, customers, size)]
+
+
+@dataclass
+class ChunkDone:
+    """Marker after a chunk's last piece: its quality figures and the worker's seconds on it."""
+
+    customers: int
+    stats: MissStats
+    seconds: float
+
+
+def _produce(out: queue.Queue, stop: threading.Event, seed: int, tl: Timeline, intercept: float,
+             settings: Settings, chunks: list[tuple[int, int]]) -> None:
+    """Worker: simulates chunks in order and hands over their COPY pieces (then None, or the error)."""
+
+    waited = 0.0
+
+    def put(item: object) -> bool:
+        nonlocal waited
+        started = time.perf_counter()
+        try:
+            while not stop.is_set():
+                try:
+                    out.put(item, timeout=0.2)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+        finally:
+            waited += time.perf_counter() - started
+
+    ids = Ids()
+    try:
+        for index, (first_id, n) in enumerate(chunks):
+            started, waited = time.perf_counter(), 0.0
+            ch = simulate_chunk(seed, index, first_id, n, tl, intercept, settings.simulation)
+            stats = chunk_miss_stats(ch)
+            for piece in chunk_pieces(ch, tl, ids):
+                if not put(piece):
+                    return
+            del ch
+            # busy time only: waiting for the COPY to take a piece is not generation
+            if not put(ChunkDone(n, stats, time.perf_counter() - started - waited)):
+                return
+        out.put(None)
+    except BaseException as exc:  # handed to the loading thread, which re-raises it
+        put(exc)
+
+
+def _pieces(seed: int, tl: Timeline, intercept: float, settings: Settings,
+            chunks: list[tuple[int, int]]) -> Iterator[Piece | ChunkDone]:
+    """COPY pieces and chunk markers in order, simulated and encoded ahead in a worker thread."""
+    q: queue.Queue = queue.Queue(maxsize=QUEUE_PIECES)
+    stop = threading.Event()
+    worker = threading.Thread(target=_produce, args=(q, stop, seed, tl, intercept, settings, chunks),
+                              name="pde-generate", daemon=True)
+    worker.start()
+    try:
+        while (item := q.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a worker waiting to hand over a piece
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                worker.join(timeout=0.1)
+
+
+def _load(engine: Engine, rec: RunRecorder, settings: Settings, tl: Timeline, customers: int, seed: int,
+          reset: bool, progress: Progress) -> dict[str, Any]:
+    """Everything inside the one transaction; returns counts and quality figures."""
+    sim = settings.simulation
+    chunks = _chunks(customers, sim.chunk_customers)
+    rows = dict.fromkeys(load.LOAD_ORDER, 0)
+    copy_seconds = dict.fromkeys(load.LOAD_ORDER, 0.0)
+    stats = MissStats()
+    gen_seconds = 0.0
+    done = 0
+
+    def report(fraction: float, message: str) -> None:
+        rec.progress(fraction, message)
+        progress(fraction, message)
+
+    with engine.begin() as conn:
+        if reset:
+            with rec.stage("reset") as info:
+                info["tables"] = load.reset(conn)
+        else:
+            load.refuse_if_populated(conn)
+        report(0.01, "calibrating the miss rate")
+        with rec.stage("calibrate") as info:
+            intercept = calibrate(seed, tl, sim)
+            info["intercept"] = round(intercept, 4)
+        with rec.stage("prepare") as info:
+            load.ensure_partitions(conn, tl.start, tl.end)
+            restore = load.suspend_indexes(conn, load.BULK_TABLES)
+            info["indexes_suspended"] = len(restore)
+        started = time.perf_counter()
+        for item in _pieces(seed, tl, intercept, settings, chunks):
+            if isinstance(item, ChunkDone):
+                gen_seconds += item.seconds
+                stats += item.stats
+                done += item.customers
+                report(0.03 + 0.8 * done / customers, f"loaded {done:,} of {customers:,} customers")
+                continue
+            t0 = time.perf_counter()
+            rows[item.table] += load.copy_piece(conn, item)
+            copy_seconds[item.table] += time.perf_counter() - t0
+        rec.stages.append({"name": "generate", "seconds": round(gen_seconds, 3), "rows": done,
+                           "note": "simulate and encode, in a worker thread overlapping the copies"})
+        for table in load.LOAD_ORDER:
+            rec.stages.append({"name": f"copy {table}", "seconds": round(copy_seconds[table], 3), "rows": rows[table]})
+        rec.stages.append({"name": "generate and copy (wall)", "seconds": round(time.perf_counter() - started, 3)})
+        report(0.84, "building indexes")
+        with rec.stage("indexes") as info:
+            info["statements"] = load.restore_indexes(conn, restore)
+        report(0.94, "analysing the new tables")
+        with rec.stage("analyze"):
+            for table in load.ANALYZE_TABLES:
+                conn.execute(text(f"ANALYZE {table}"))  # constant names
+        report(0.97, "checking the rollup against SQL")
+        with rec.stage("rollup check") as info:
+            # the generator's daily rows must be what the nightly SQL rollup computes from transactions
+            info["mismatches"] = rollup_mismatches(conn, tl.end, tl.end)
+            if info["mismatches"]:
+                raise RuntimeError(f"generated daily_balances differ from the SQL rollup on {tl.end} "
+                                   f"for {info['mismatches']} customers")
+    report(1.0, "done")
+    return {"rows": rows, "stats": stats, "intercept": intercept}
+
+
+def generate_bank(engine: Engine, settings: Settings, *, customers: int, days: int, seed: int,
+                  end_date: date = DEFAULT_END, reset: bool = False, actor: str = "cli",
+                  progress: Progress = no_progress) -> dict[str, Any]:
+    """Summary of the synthetic bank just written: row counts, observed miss rate, true_pd quality, run id.
+
+    Same seed, size and settings give identical data. Nothing is written if anything fails; without
+    `reset` a database that already holds customers is refused (Conflict) before anything is recorded.
+    """
+    validate(settings, customers, days, seed)
+    with engine.connect() as conn:
+        load.require_schema(conn)
+        if not reset:
+            load.refuse_if_populated(conn)
+    tl = Timeline(end_date, days)
+    params = {"customers": customers, "days": days, "seed": seed, "end_date": end_date.isoformat(), "reset": reset,
+              "chunk_customers": settings.simulation.chunk_customers,
+              "target_miss_rate": settings.simulation.target_miss_rate}
+    started = time.perf_counter()
+    with recorded_run(engine, "generate", actor, params) as rec:
+        out = _load(engine, rec, settings, tl, customers, seed, reset, progress)
+        rows, stats = out["rows"], out["stats"]
+        result = {
+            "run_id": rec.run_id,
+            "customers": rows["customers"],
+            "accounts": rows["accounts"],
+            "transactions": rows["transactions"],
+            "payments": rows["payments"],
+            "daily_rows": rows["daily_balances"],
+            "labels": rows["labels"],
+            "start_date": tl.start.isoformat(),
+            "end_date": tl.end.isoformat(),
+            "seed": seed,
+            "observed_miss_rate": stats.miss_rate,
+            "mean_true_pd": stats.mean_true_pd,
+            "true_pd_auc": stats.auc,
+            "miss_intercept": round(out["intercept"], 4),
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+        rec.metrics.update({k: v for k, v in result.items() if k != "run_id"})
+    log.info("generated %s customers, %s transactions in %.1fs", customers, rows["transactions"], result["seconds"])
+    return result
+

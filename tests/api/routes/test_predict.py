@@ -1,0 +1,183 @@
+"""POST /predict and /batch-predict: validation without a model, then the real pipeline once per module
+(`pde generate`, `pde train`, `pde nightly` on a database of its own) for scores from a trained champion."""
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import pytest
+from typer.testing import CliRunner
+
+from predelinquency import cli
+from predelinquency.operations import users as users_mod
+from predelinquency.settings import Settings, get_settings
+
+from ..conftest import Api, insert_customer, make_api
+
+
+@pytest.mark.parametrize(("body", "loc", "words"), [
+    ({}, ["body"], "give exactly one of customer_id"),
+    ({"customer_id": 1, "features": {}}, ["body"], "give exactly one of customer_id"),
+    ({"customer_id": None}, ["body", "customer_id"], "valid integer"),
+    ({"customer_id": 0}, ["body", "customer_id"], "greater than or equal to 1"),
+    ({"customer_id": 2**63}, ["body", "customer_id"], "less than or equal to"),
+    ({"customer_id": 1, "segment": "mass"}, ["body", "segment"], "Extra inputs are not permitted"),
+    ({"features": {"failed_debits_30d": "two"}}, ["body", "features", "failed_debits_30d"], "valid number"),
+])
+def test_predict_body_is_validated_field_by_field(api: Api, body, loc, words):
+    r = api.client.post("/predict", headers=api.auth(), json=body)
+    assert r.status_code == 422, r.text
+    errors = r.json()["detail"]
+    assert any(e["loc"] == loc and words in e["msg"] for e in errors), errors
+
+
+@pytest.mark.parametrize("value", [b"NaN", b"Infinity", b"-1e400"])
+def test_non_finite_values_are_refused_though_python_json_reads_them(api: Api, value: bytes):
+    r = api.client.post("/predict", headers={**api.auth(), "Content-Type": "application/json"},
+                        content=b'{"features": {"income_ratio": ' + value + b"}}")
+    assert r.status_code == 422 and "finite number" in r.json()["message"]
+
+
+def test_batch_over_1000_is_422_with_a_clear_message(api: Api):
+    r = api.client.post("/batch-predict", headers=api.auth(), json={"customer_ids": list(range(1, 1502))})
+    assert r.status_code == 422
+    body = r.json()
+    assert body["message"] == ("customer_ids: at most 1000 customer ids per request, got 1501; "
+                               "split the batch into requests of 1000 or fewer")
+    assert body["detail"][0]["loc"] == ["body", "customer_ids"] and "input" not in body["detail"][0]
+    assert api.client.post("/batch-predict", headers=api.auth(), json={"customer_ids": []}).status_code == 422
+
+
+def test_without_a_champion_scoring_is_503(api: Api):
+    api.write(lambda c: insert_customer(c, 7))
+    r = api.client.post("/predict", headers=api.auth(), json={"customer_id": 7})
+    assert r.status_code == 503 and r.json() == {"detail": "no champion model: run pde train first"}
+
+
+@dataclass
+class StubModel:
+    kind: str = "behavioural"
+    version: str = "v-stub"
+    feature_names: list[str] = field(default_factory=lambda: ["failed_debits_30d", "salary_delay_days"])
+
+
+def test_unknown_feature_names_are_named_one_by_one(api: Api, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(api.client.app.state.api, "champion", SimpleNamespace(get=lambda conn: StubModel()))
+    r = api.client.post("/predict", headers=api.auth(), json={"features": {
+        "failed_debits_30d": 2, "shoe_size": 44, "favourite_colour": None}})
+    assert r.status_code == 422
+    body = r.json()
+    assert [e["loc"] for e in body["detail"]] == [["body", "features", "shoe_size"],
+                                                  ["body", "features", "favourite_colour"]]
+    assert "unknown feature 'shoe_size': the champion model v-stub has no feature of that name" in body["message"]
+
+
+def test_a_tabular_champion_cannot_score_customers(api: Api, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(api.client.app.state.api, "champion", SimpleNamespace(get=lambda conn: StubModel("tabular")))
+    r = api.client.post("/batch-predict", headers=api.auth(), json={"customer_ids": [1]})
+    assert r.status_code == 503 and "is a tabular model" in r.json()["detail"]
+
+
+# --- the real pipeline --------------------------------------------------------------------------------------
+# 200 days: the out-of-time split needs ~10 weekly snapshots after the 90-day window, with a 30-day gap
+PIPELINE = (["generate", "--customers", "300", "--days", "200", "--seed", "3"], ["train"], ["nightly"])
+# the API is under test, not the model: one search trial and two CV folds keep training short on two cores
+TRAINING = {"PDE_TRAINING__SEARCH_ITERATIONS": "1", "PDE_TRAINING__CV_FOLDS": "2"}
+
+
+@pytest.fixture(scope="module")
+def scored_api(module_settings: Settings) -> Iterator[Api]:
+    """An app on a database with generated customers, a trained champion and one nightly run of scores."""
+    from argon2 import PasswordHasher
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DATABASE_URL", module_settings.database_url)
+        mp.setenv("PDE_DATA_DIR", str(module_settings.data_dir))
+        for name, value in TRAINING.items():
+            mp.setenv(name, value)
+        get_settings.cache_clear()
+        try:
+            for args in PIPELINE:
+                result = CliRunner().invoke(cli.app, [*args, "--json"])
+                if result.exit_code != 0:
+                    text = f"{result.output} {result.exception}"
+                    if "No such command" in text or "not wired yet" in text:
+                        pytest.skip(f"`pde {args[0]}` is not available yet: {text.strip()[:200]}")
+                    raise AssertionError(f"pde {' '.join(args)} failed: {text}")
+        finally:
+            get_settings.cache_clear()
+        mp.setattr(users_mod, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+        gen = make_api(module_settings)
+        api = next(gen)
+    yield api
+    next(gen, None)
+
+
+@pytest.fixture(scope="module")
+def nightly(scored_api: Api) -> dict[int, dict]:
+    """The nightly run's scores by customer_id."""
+    rows = scored_api.sql("SELECT customer_id, as_of, model_version, pd, score, tier FROM risk_scores")
+    return {r.customer_id: r._asdict() for r in rows}
+
+
+@pytest.mark.slow
+def test_predict_a_customer_like_the_nightly_run(scored_api: Api, nightly: dict[int, dict]):
+    riskiest = max(nightly.values(), key=lambda r: r["pd"])
+    r = scored_api.client.post("/predict", headers=scored_api.auth(), json={"customer_id": riskiest["customer_id"]})
+    assert r.status_code == 200, r.text
+    p = r.json()
+    assert p["customer_id"] == riskiest["customer_id"] and p["model_version"] == riskiest["model_version"]
+    assert 0 <= p["pd"] <= 1 and 300 <= p["score"] <= 900 and p["tier"] in ("Low", "Medium", "High", "Critical")
+    assert p["recommended_action"] in ("none", "soft_reminder", "agent_call", "restructuring_offer")
+    assert all({"code", "feature", "text", "contribution"} <= set(x) for x in p["reasons"]) and len(p["reasons"]) <= 3
+    # the same features from the same data on the same day: the nightly score, recomputed on demand
+    if p["as_of"] == riskiest["as_of"].isoformat():
+        assert p["pd"] == pytest.approx(riskiest["pd"], rel=1e-6) and p["tier"] == riskiest["tier"]
+    assert json.dumps(p)  # finite numbers only: NaN would not be JSON
+
+
+@pytest.mark.slow
+def test_unknown_customer_is_404(scored_api: Api):
+    r = scored_api.client.post("/predict", headers=scored_api.auth(), json={"customer_id": 987_654_321})
+    assert r.status_code == 404 and "987654321" in r.json()["detail"]
+    r = scored_api.client.post("/batch-predict", headers=scored_api.auth(), json={"customer_ids": [987_654_321]})
+    assert r.status_code == 404 and "987654321" in r.json()["detail"]
+
+
+@pytest.mark.slow
+def test_batch_keeps_the_order_and_scores_a_repeat_once(scored_api: Api, nightly: dict[int, dict]):
+    ids = sorted(nightly)[:5][::-1]
+    r = scored_api.client.post("/batch-predict", headers=scored_api.auth(), json={"customer_ids": [*ids, ids[0]]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["count"] == 5 and [p["customer_id"] for p in body["results"]] == ids
+    single = scored_api.client.post("/predict", headers=scored_api.auth(), json={"customer_id": ids[2]}).json()
+    assert body["results"][2]["pd"] == pytest.approx(single["pd"])
+
+
+@pytest.mark.slow
+def test_feature_payload_is_scored_with_the_champion(scored_api: Api):
+    empty = scored_api.client.post("/predict", headers=scored_api.auth(), json={"features": {}})
+    assert empty.status_code == 200, empty.text
+    risky = scored_api.client.post("/predict", headers=scored_api.auth(), json={"features": {
+        "failed_debits_30d": 4, "missed_instalments_90d": 2}})
+    assert risky.status_code == 200, risky.text
+    p = risky.json()
+    assert p["customer_id"] is None and p["model_version"] == empty.json()["model_version"]
+    # the configured policy rules fire on payload values too
+    assert p["tier"] in ("High", "Critical") and set(p["policy_rules"]) == {"two_failed_debits",
+                                                                          "missed_instalment_recent"}
+
+
+@pytest.mark.slow
+def test_reads_on_the_nightly_scores(scored_api: Api, nightly: dict[int, dict]):
+    stats = scored_api.client.get("/stats", headers=scored_api.auth()).json()
+    assert stats["customers_scored"] == len(nightly) and sum(stats["tiers"].values()) == len(nightly)
+    top = scored_api.client.get("/high-risk-customers?limit=3&tier=Low", headers=scored_api.auth()).json()
+    assert all(c["tier"] == "Low" for c in top["customers"]) and top["count"] <= 3
+    cid = next(iter(nightly))
+    history = scored_api.client.get(f"/customers/{cid}/history", headers=scored_api.auth()).json()
+    assert [h["pd"] for h in history["scores"]] == [nightly[cid]["pd"]]
+    health = scored_api.client.get("/health").json()
+    assert health["status"] == "ok" and health["champion_model"] == nightly[cid]["model_version"]

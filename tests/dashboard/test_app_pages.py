@@ -1,0 +1,101 @@
+"""The dashboard's pages run in Streamlit's AppTest against a real database: log-in, empty database, demo data."""
+
+from __future__ import annotations
+
+from dashboard_support import APP, PASSWORD
+from sqlalchemy import create_engine, text
+from streamlit.testing.v1 import AppTest
+
+PAGES = {
+    "app_pages/action_center.py": "Action Center",
+    "app_pages/risk_overview.py": "Risk Overview",
+    "app_pages/customer_deep_dive.py": "Customer Deep Dive",
+    "app_pages/realtime_monitor.py": "Real-time Monitor",
+    "app_pages/model_performance.py": "Model Performance",
+    "app_pages/interventions_tracker.py": "Interventions Tracker",
+    "app_pages/data_management.py": "Data Management",
+}
+
+
+def _texts(at: AppTest) -> str:
+    parts = [e.value for kind in ("title", "subheader", "markdown", "caption", "info", "warning", "success")
+             for e in getattr(at, kind)]
+    return "\n".join(str(p) for p in parts)
+
+
+def _logged_in(user) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["user"] = user
+    return at
+
+
+def test_login_form_logs_in_and_refuses_a_wrong_password(users, app_db):
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert [t.label for t in at.text_input] == ["Username", "Password"]
+    assert at.button[0].label == "Log in"
+    at.text_input[0].input("officer1")
+    at.text_input[1].input("wrong password!!")
+    at.button[0].click().run()
+    assert "invalid username or password" in at.error[0].value.lower()
+    assert "user" not in at.session_state
+    at.text_input[1].input(PASSWORD)
+    at.button[0].click().run()
+    assert at.session_state["user"].username == "officer1"
+    assert not at.exception
+    assert "Action Center" in _texts(at)
+    eng = create_engine(app_db)
+    with eng.connect() as c:
+        actions = c.execute(text("SELECT action FROM action_audit_log WHERE actor = 'officer1' ORDER BY audit_id"))
+        assert [a for (a,) in actions] == ["login_failed", "login"]
+    eng.dispose()
+
+
+def test_every_page_explains_an_empty_database(users):
+    at = _logged_in(users["manager"]).run()
+    for path, title in PAGES.items():
+        at.switch_page(path).run()
+        assert not at.exception, (path, at.exception)
+        assert not at.error, (path, [e.value for e in at.error])
+        assert title in [t.value for t in at.title], path
+        if path != "app_pages/data_management.py":
+            assert at.info, f"{path}: an empty page should say why it is empty"
+
+
+def test_every_page_renders_the_demo_data(users, demo):
+    at = _logged_in(users["manager"]).run()
+    for path in PAGES:
+        at.switch_page(path).run()
+        assert not at.exception, (path, at.exception)
+        alerts = [e.value for e in at.error]
+        if path == "app_pages/realtime_monitor.py":  # the demo has drift, a failed run and tier jumps: alerts
+            assert any("Drift beyond the retrain band" in a for a in alerts)
+            assert any("failed run" in a for a in alerts)
+        elif path == "app_pages/data_management.py":  # the demo's latest train run failed: shown as such
+            assert alerts == ["Run 2 failed: MemoryError: out of memory"]
+        else:
+            assert not alerts, (path, alerts)
+    at.switch_page("app_pages/action_center.py").run()
+    assert len(at.dataframe) >= 1 and at.metric[0].label.startswith("1 ·")
+    at.switch_page("app_pages/risk_overview.py").run()
+    assert {m.label for m in at.metric} >= {"Customers scored", "High risk", "Critical", "Expected loss"}
+
+
+def test_deep_dive_finds_by_name_prefix_and_shows_the_customer(users, demo):
+    at = _logged_in(users["officer"]).run()
+    at.switch_page("app_pages/customer_deep_dive.py").run()
+    at.text_input(key="dd_query").input("anna").run()
+    assert not at.exception and not at.error
+    assert at.selectbox[0].label.endswith("matches")
+    at.text_input(key="dd_query").input("1").run()
+    assert "customer 1" in _texts(at)
+    assert {m.label for m in at.metric} >= {"Monthly income", "Credit outstanding", "Officer"}
+
+
+def test_officer_cannot_start_jobs_or_promote(users, demo):
+    at = _logged_in(users["officer"]).run()
+    at.switch_page("app_pages/data_management.py").run()
+    assert all(b.disabled for b in at.button if b.label in ("Retrain the model", "Run nightly scoring"))
+    assert "Only managers and admins can upload" in _texts(at)
+    at.switch_page("app_pages/model_performance.py").run()
+    assert "Only managers and admins can promote" in _texts(at)
+    assert not any(b.label == "Promote to champion" for b in at.button)

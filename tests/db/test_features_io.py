@@ -1,0 +1,83 @@
+import math
+from datetime import date
+
+import polars as pl
+import pytest
+from sqlalchemy import Connection, text
+
+from predelinquency.db.features_io import DAILY_SCHEMA, load_feature_inputs
+from predelinquency.db.features_io import features_at as load_features_at
+from predelinquency.features.registry import names
+from predelinquency.settings import Settings
+
+AS_OF = date(2026, 3, 1)
+
+
+@pytest.fixture
+def bank(conn: Connection) -> Connection:
+    """Customers 1-3; customer 1 has daily rows Nov 20 - Mar 10 (Feb 25 missing), a loan and two payments."""
+    conn.execute(text("SELECT pde_ensure_partitions('daily_balances', '2025-11-01', '2026-04-30')"))
+    conn.execute(text(
+        "INSERT INTO customers (customer_id, full_name, age, employment_type, segment, region, monthly_income, "
+        "salary_day, tenure_months) VALUES "
+        "(1, 'Ann', 40, 'salaried', 'mass', 'north', 3000, 15, 50), "
+        "(2, 'Bob', 30, 'self_employed', 'mass', 'south', 2000, NULL, 10), "
+        "(3, 'Cy', 50, 'retired', 'senior', 'east', 1500, NULL, 200)"))
+    conn.execute(text(
+        "INSERT INTO accounts (account_id, customer_id, product_type, due_day, monthly_instalment, opened_on) VALUES "
+        "(11, 1, 'current', NULL, NULL, '2020-01-01'), (12, 1, 'personal_loan', 10, 200, '2024-05-01'), "
+        "(13, 3, 'credit_card', 5, 50, '2026-03-01')"))
+    conn.execute(text(
+        "INSERT INTO daily_balances SELECT 1, d::date, "
+        "  CASE WHEN d >= '2026-02-26' THEN -40 ELSE 100 END, 1000, "          # balance, savings_balance
+        "  s, 0, s, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, "                            # inflow .. savings_out
+        "  1, 1, 0, 0, 0, "                                                    # txn, card, online, atm, gambling
+        "  CASE WHEN d IN ('2026-02-10', '2026-02-20', '2026-03-02') THEN 1 ELSE 0 END "
+        "FROM generate_series('2025-11-20'::date, '2026-03-10'::date, '1 day') AS d, "
+        "LATERAL (SELECT CASE WHEN d IN ('2025-12-15', '2026-01-15', '2026-02-21') THEN 3000 ELSE 0 END AS s) x "
+        "WHERE d <> '2026-02-25'"))
+    conn.execute(text(
+        "INSERT INTO payments (payment_id, customer_id, account_id, due_date, amount_due, paid_date, amount_paid, "
+        "days_late, status) VALUES "
+        "(1, 1, 12, '2026-01-10', 200, '2026-01-10', 200, 0, 'paid'), "
+        "(2, 1, 12, '2026-02-10', 200, '2026-03-05', 200, 23, 'missed'), "   # paid only after as_of
+        "(3, 1, 12, '2026-03-10', 200, NULL, 0, NULL, 'pending')"))
+    return conn
+
+
+def test_load_reads_the_window_range_and_the_requested_customers(bank: Connection):
+    inputs = load_feature_inputs(bank, date(2026, 2, 1), AS_OF, [1, 2])
+    assert inputs.start == date(2025, 11, 3) and inputs.end == AS_OF
+    assert inputs.daily.schema == pl.Schema(DAILY_SCHEMA)
+    assert inputs.daily["day"].min() == date(2025, 11, 20) and inputs.daily["day"].max() == date(2026, 2, 28)
+    assert inputs.customers["customer_id"].to_list() == [1, 2]
+    assert sorted(inputs.accounts["account_id"].to_list()) == [11, 12]
+    assert sorted(inputs.payments["payment_id"].to_list()) == [1, 2]
+    panel = inputs.panel()
+    assert panel.customer_ids.tolist() == [1, 2] and panel.start == inputs.start and panel.end == AS_OF
+
+
+def test_load_without_customer_ids_reads_everyone(bank: Connection):
+    inputs = load_feature_inputs(bank, AS_OF, AS_OF, payments_due_before=date(2026, 4, 1))
+    assert inputs.customers["customer_id"].to_list() == [1, 2, 3]
+    assert sorted(inputs.payments["payment_id"].to_list()) == [1, 2, 3]
+
+
+def test_features_at_gives_the_expected_values(bank: Connection, settings: Settings):
+    df = load_features_at(bank, AS_OF, [1, 2], settings)
+    assert df.columns == ["customer_id", *names()]
+    one, two = df.row(0, named=True), df.row(1, named=True)
+    assert one["customer_id"] == 1 and two["customer_id"] == 2
+    assert one["salary_delay_days_last"] == 6
+    assert one["failed_debits_30d"] == 2                 # the Mar 2 failure is after as_of
+    assert one["past_due_flag"] == 1 and one["past_due_days_max"] == 19
+    assert one["missed_instalments_30d"] == 1 and one["missed_instalments_90d"] == 1
+    assert one["balance_days_below_zero_7d"] == 3        # Feb 26-28; the missing Feb 25 carries Feb 24's 100
+    assert one["credit_accounts_count"] == 1 and one["instalment_monthly_total"] == 200
+    # customer 2 has no banking data: balances unknown, nothing counted
+    assert math.isnan(two["balance_last"]) and two["txn_count_90d"] == 0
+
+
+def test_empty_customer_list_gives_an_empty_frame(bank: Connection, settings: Settings):
+    df = load_features_at(bank, AS_OF, [], settings)
+    assert df.height == 0 and df.columns == ["customer_id", *names()]

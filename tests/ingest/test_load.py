@@ -1,0 +1,77 @@
+"""Loading uploads: all files in one transaction with an audit row, or nothing when any row is bad."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Connection, text
+
+from predelinquency.errors import Forbidden
+from predelinquency.ingest.load import UploadRejected, validate_and_load
+from predelinquency.operations.users import create_user
+
+CUSTOMERS = (b"customer_id,full_name,age,employment_type,segment,region,monthly_income,tenure_months\n"
+             b"501,Ada Lovelace,36,salaried,mass,North,3200,48\n"
+             b"502,Alan Turing,41,contract,affluent,South,5100,120\n")
+ACCOUNTS = (b"account_id,customer_id,product_type,due_day,outstanding,opened_on\n"
+            b"5010,501,current,,0,2020-01-01\n5011,501,credit_card,12,900,2021-05-01\n"
+            b"5020,502,current,,0,2019-03-01\n")
+TXNS = (b"txn_id,customer_id,account_id,ts,amount,category,channel,status\n"
+        b"9001,501,5010,2026-03-01T10:00:00Z,-12.50,groceries,card,posted\n"
+        b"9002,502,5020,2026-03-02T09:00:00Z,2500,salary,transfer,\n")
+PAYMENTS = (b"payment_id,customer_id,account_id,due_date,amount_due,paid_date,amount_paid,days_late,status\n"
+            b"7001,501,5011,2026-03-12,120,2026-03-11,120,0,paid\n")
+
+
+@pytest.fixture
+def manager(conn: Connection):
+    return create_user(conn, "ingest_mgr", "a long enough password", "manager", "cli:test")
+
+
+def _count(conn: Connection, table: str) -> int:
+    return conn.execute(text(f"SELECT count(*) FROM {table} WHERE customer_id IN (501, 502)")).scalar_one()
+
+
+def test_good_files_load_together_with_one_audit_row(conn, manager):
+    counts = validate_and_load(conn, manager, {"customers": CUSTOMERS, "accounts": ACCOUNTS,
+                                               "transactions": TXNS, "payments": PAYMENTS},
+                               {"customers": "customers.csv"})
+    assert counts == {"customers": 2, "accounts": 3, "transactions": 2, "payments": 1}
+    assert [_count(conn, t) for t in ("customers", "accounts", "transactions", "payments")] == [2, 3, 2, 1]
+    status = conn.execute(text("SELECT status FROM transactions WHERE txn_id = 9002")).scalar_one()
+    assert status == "posted"
+    audit = conn.execute(text("SELECT actor, after, details FROM action_audit_log WHERE action = 'upload_data'")).one()
+    assert audit.actor == "ingest_mgr" and audit.after["rows"]["transactions"] == 2
+    assert audit.details["files"] == {"customers": "customers.csv"}
+
+
+def test_one_bad_row_loads_nothing_and_reports_every_problem(conn, manager):
+    bad_txns = TXNS + b"9003,501,5010,2026-03-03T09:00:00Z,twelve,groceries,card,posted\n"
+    with pytest.raises(UploadRejected) as exc:
+        validate_and_load(conn, manager, {"customers": CUSTOMERS, "accounts": ACCOUNTS, "transactions": bad_txns})
+    assert [(e.line, e.column) for e in exc.value.errors["transactions"]] == [(4, "amount")]
+    assert "nothing was loaded" in str(exc.value)
+    assert _count(conn, "customers") == 0 and _count(conn, "transactions") == 0
+
+
+def test_existing_ids_unknown_references_and_foreign_accounts_are_errors(conn, manager):
+    validate_and_load(conn, manager, {"customers": CUSTOMERS, "accounts": ACCOUNTS})
+    again = CUSTOMERS.replace(b"502,Alan", b"503,Alan")
+    txns = (b"txn_id,customer_id,account_id,ts,amount,category,channel\n"
+            b"9101,501,5020,2026-03-01T10:00:00Z,-5,groceries,card\n"
+            b"9102,999,5010,2026-03-01T10:00:00Z,-5,groceries,card\n"
+            b"9103,501,4242,2026-03-01T10:00:00Z,-5,groceries,card\n")
+    with pytest.raises(UploadRejected) as exc:
+        validate_and_load(conn, manager, {"customers": again, "transactions": txns})
+    assert [str(e.problem) for e in exc.value.errors["customers"]] == [
+        "customer_id 501 already exists in the database"]
+    problems = {(e.line, e.column): e.problem for e in exc.value.errors["transactions"]}
+    assert problems[(2, "account_id")] == "account 5020 belongs to customer 502, not 501"
+    assert problems[(3, "customer_id")].startswith("customer 999 does not exist")
+    assert problems[(4, "account_id")].startswith("account 4242 does not exist")
+    assert conn.execute(text("SELECT count(*) FROM customers WHERE customer_id = 503")).scalar_one() == 0
+
+
+def test_officers_may_not_upload(conn):
+    officer = create_user(conn, "ingest_off", "a long enough password", "officer", "cli:test")
+    with pytest.raises(Forbidden):
+        validate_and_load(conn, officer, {"customers": CUSTOMERS})

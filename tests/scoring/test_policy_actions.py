@@ -1,0 +1,39 @@
+import numpy as np
+import polars as pl
+
+from predelinquency.scoring.actions import NO_ACTION, expected_loss, recommend_actions, urgency
+from predelinquency.scoring.policy import apply_policy
+from predelinquency.settings import ActionCost, PolicyRule
+
+RULE = PolicyRule(name="two_failed_debits", description="x", feature="failed_debits_30d", op=">=", value=2,
+                  min_tier="High")
+
+
+def test_policy_lifts_tier_but_never_lowers_it():
+    tiers = np.array(["Low", "Critical", "Medium", "Low"], dtype=object)
+    feats = pl.DataFrame({"failed_debits_30d": [2.0, 3.0, 0.0, float("nan")]})
+    final, fired = apply_policy(tiers, feats, [RULE])
+    assert final.tolist() == ["High", "Critical", "Medium", "Low"]
+    assert fired == [["two_failed_debits"], ["two_failed_debits"], [], []]
+
+
+def test_action_maximises_net_benefit_and_none_when_not_worth_it():
+    actions = {"soft_reminder": ActionCost(success_rate=0.1, cost=2),
+               "agent_call": ActionCost(success_rate=0.3, cost=25),
+               "restructuring_offer": ActionCost(success_rate=0.55, cost=180)}
+    el = expected_loss(np.array([0.01, 0.2, 0.6, 0.9]), np.array([100.0, 1000.0, 5000.0, 20000.0]), 0.5)
+    chosen, benefit = recommend_actions(el, actions)
+    # 0.5 loss: nothing pays; 100: reminder (8) beats call (5); 1500: call 425 vs restructure 645
+    assert chosen.tolist() == [NO_ACTION, "soft_reminder", "restructuring_offer", "restructuring_offer"]
+    brute = [max([0.0] + [e * a.success_rate - a.cost for a in actions.values()]) for e in el]
+    np.testing.assert_allclose(benefit, brute)
+
+
+def test_urgency_tiers():
+    tier = np.array(["Critical", "High", "High", "Medium", "Low", "High"], dtype=object)
+    pd = np.array([0.5, 0.2, 0.2, 0.12, 0.01, 0.2])
+    prev_pd = np.array([0.5, 0.19, 0.1, 0.03, np.nan, 0.2])
+    prev_tier = np.array(["Critical", "High", "Medium", "Low", None, "High"], dtype=object)
+    due_soon = np.array([False, True, False, False, False, False])
+    action = np.array(["agent_call"] * 5 + [NO_ACTION], dtype=object)
+    assert urgency(tier, pd, prev_pd, prev_tier, due_soon, action).tolist() == [1, 1, 2, 2, 4, 4]
