@@ -47,10 +47,31 @@ if [[ "$MODE" == test ]]; then
     exec .venv/bin/python -m pytest -q
 fi
 
+count() {  # row count of a table, from `pde db status --json`
+    $PDE db status --json | .venv/bin/python -c "import json,sys; print(json.load(sys.stdin)['row_counts']['$1'])"
+}
+
 say "database"
 $PDE db init
-if [[ "$($PDE db status --json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["row_counts"]["customers"])')" == 0 ]]; then
+if [[ "$(count customers)" == 0 ]]; then
     say "generating the demo bank (30,000 customers, 180 days)"
     $PDE generate --customers 30000 --days 180 --seed 7
 fi
+if ! $PDE model list --json | .venv/bin/python -c \
+        "import json,sys; sys.exit(0 if any(m['status'] == 'champion' for m in json.load(sys.stdin)['models']) else 1)"; then
+    say "training the first model (it becomes the champion)"
+    $PDE train
+fi
+if [[ "$(count risk_scores)" == 0 ]]; then
+    say "nightly scoring"
+    $PDE nightly
+fi
+if [[ "$(count users)" == 0 ]]; then
+    # a random first password, shown once; only its argon2 hash is stored
+    password="$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(15))')"
+    printf '%s\n' "$password" | $PDE users add admin --role admin --full-name "Administrator" >/dev/null
+    say "created user 'admin' with password: $password   (shown once; change it or add officers with pde users add)"
+fi
 $PDE db status
+say "dashboard on http://localhost:${PDE_PORT:-8501}  (Ctrl-C stops it; the REST API: .venv/bin/pde api)"
+exec $PDE dashboard --port "${PDE_PORT:-8501}"

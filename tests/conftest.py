@@ -113,15 +113,23 @@ class DemoBank:
 
     template: str
     data_dir: Path
-    model_version: str
-    as_of: date
+    model_version: str  # the champion
+    challenger: str
+    as_of: date  # the latest nightly run (the day after the latest data)
+    as_ofs: tuple[date, ...]  # every nightly run, oldest first
     train_metrics: dict
     generate_summary: dict
 
 
 @pytest.fixture(scope="session")
 def demo_bank(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> DemoBank:
-    """A small synthetic bank built once by the real pipeline: generate, train (champion), one nightly run."""
+    """A small synthetic bank built once by the real pipeline.
+
+    generate → train (champion) → nightly a fortnight ago, a week ago and today → train again with another
+    seed (a challenger): score history, tier changes and a model comparison, all from the real code.
+    """
+    from datetime import timedelta
+
     from predelinquency.model.behavioural import train_behavioural
     from predelinquency.scoring.nightly import run_nightly
     from predelinquency.simulate.generate import generate_bank
@@ -137,10 +145,17 @@ def demo_bank(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> D
     try:
         summary = generate_bank(eng, settings, **DEMO, actor="system:test")
         trained = train_behavioural(eng, settings, "system:test")
-        scored = run_nightly(eng, settings, "system:test")
+        with eng.connect() as c:
+            latest = c.execute(text("SELECT max(day) + 1 FROM daily_balances")).scalar_one()
+        as_ofs = (latest - timedelta(days=14), latest - timedelta(days=7), latest)
+        for day in as_ofs:
+            run_nightly(eng, settings, "system:scheduler", day)
+        settings.training = settings.training.model_copy(update={"random_seed": 7})
+        challenger = train_behavioural(eng, settings, "system:test")
     finally:
         eng.dispose()  # a template database cannot be cloned while anybody is connected to it
-    return DemoBank(DEMO_TEMPLATE, data_dir, trained["version"], scored.as_of, trained["metrics"], summary)
+    return DemoBank(DEMO_TEMPLATE, data_dir, trained["version"], challenger["version"], latest, as_ofs,
+                    trained["metrics"], summary)
 
 
 @pytest.fixture
@@ -155,3 +170,11 @@ def demo_db(pg_server_url: str, demo_bank: DemoBank) -> Iterator[str]:
 def demo_settings(demo_db: str, demo_bank: DemoBank) -> Settings:
     """Settings on a private copy of the demo bank, sharing its (read-only) model artifacts."""
     return fast_training(Settings(data_dir=demo_bank.data_dir, database_url=demo_db))
+
+
+@pytest.fixture(scope="module")
+def demo_module_settings(pg_server_url: str, demo_bank: DemoBank) -> Iterator[Settings]:
+    """Settings on a copy of the demo bank shared by one test module (for tests that only read, or share state)."""
+    url = _clone(pg_server_url, demo_bank.template)
+    yield fast_training(Settings(data_dir=demo_bank.data_dir, database_url=url))
+    _drop(pg_server_url, url)

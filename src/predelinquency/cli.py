@@ -189,7 +189,7 @@ def train(
     time_column: Annotated[str | None, typer.Option("--time", help="date/time column: newest rows = test")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Train and register a model: on a table with --data, else (later) the behavioural model."""
+    """Train and register a model: the behavioural model on the database, or a bank's own table with --data."""
     if data is None:
         _train_behavioural(as_json)
         return

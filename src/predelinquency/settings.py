@@ -39,7 +39,7 @@ class Training(BaseModel):
     oot_snapshots: int = Field(2, ge=1)
     validation_snapshots: int = Field(2, ge=1)
     imbalance: Literal["class_weights", "smote"] = "class_weights"
-    search_iterations: int = Field(4, ge=1)
+    search_iterations: int = Field(2, ge=1)
     cv_folds: int = Field(5, ge=2)
     fit_ensemble_weights: bool = False
     ensemble_weights: dict[str, float] = {"catboost": 0.6, "xgboost": 0.2, "lightgbm": 0.2}

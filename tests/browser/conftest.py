@@ -1,10 +1,5 @@
-"""Browser-test fixtures: a populated database, the real dashboard (`pde dashboard`) on a free port, and
-headless Chromium logged in as a manager.
-
-The data comes from the real pipeline where it exists (`pde generate`, `pde train`, `pde nightly`); whatever
-part is not available yet (the command is missing or fails) is replaced by representative rows written with
-SQL (tests/dashboard/dashboard_support.py). Which source was used is printed and written next to the
-screenshots (screenshots/DATA_SOURCE.txt).
+"""Browser-test fixtures: a copy of the session's demo bank (generated, trained and scored by the real
+pipeline, see tests/conftest.py), the real dashboard (`pde dashboard`) on a free port, and headless Chromium.
 """
 
 from __future__ import annotations
@@ -26,17 +21,13 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "dashboard")]
 
-from dashboard_support import PASSWORD, seed_scores_on_existing  # noqa: E402
+from dashboard_support import PASSWORD  # noqa: E402
 
 from predelinquency.operations.users import create_user  # noqa: E402
-from predelinquency.settings import Settings  # noqa: E402
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
-TEMPLATE = "pde_template"  # the migrated template database made by tests/conftest.py
 PDE = [sys.executable, "-m", "predelinquency.cli"]
-# small and quick: the browser suite must stay within a few minutes on two shared cores
-FAST_TRAINING = {"PDE_TRAINING__SEARCH_ITERATIONS": "1", "PDE_TRAINING__CV_FOLDS": "2"}
 
 
 def _free_port() -> int:
@@ -45,63 +36,27 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _run(args: list[str], env: dict[str, str], timeout: float) -> tuple[bool, str]:
-    """(succeeded, last output lines) of one `pde` command."""
-    try:
-        done = subprocess.run([*PDE, *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
-    except subprocess.TimeoutExpired:
-        return False, f"timed out after {timeout:.0f} s"
-    tail = (done.stdout + done.stderr).strip().splitlines()[-3:]
-    return done.returncode == 0, " | ".join(tail)
-
-
-def _populate(url: str, env: dict[str, str]) -> list[str]:
-    """Fills the database, real pipeline first; returns one line per step saying where its data came from."""
-    notes: list[str] = []
-    ok, out = _run(["generate", "--customers", "300", "--days", "150", "--seed", "1", "--json"], env, 120)
-    notes.append(f"pde generate: {'real pipeline' if ok else 'FAILED: ' + out}")
-    if not ok:
-        raise RuntimeError(f"pde generate failed: {out}")
-    trained, out = _run(["train", "--json"], env, 240)
-    notes.append(f"pde train: {'real pipeline' if trained else 'not available (' + out[:200] + ')'}")
-    scored = False
-    if trained:
-        scored, out = _run(["nightly", "--json"], env, 180)
-        notes.append(f"pde nightly: {'real pipeline' if scored else 'not available (' + out[:200] + ')'}")
-    else:
-        notes.append("pde nightly: skipped (no trained model)")
-    if not scored:
-        eng = create_engine(url)
-        with eng.begin() as conn:
-            seed_scores_on_existing(conn, Settings())
-        eng.dispose()
-        notes.append("models, risk scores and batch runs: representative rows written with SQL "
-                     "(tests/dashboard/dashboard_support.py)")
-    return notes
-
-
 @pytest.fixture(scope="module")
-def server(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
-    """The dashboard served by `pde dashboard` on a populated database: {url, db, users, notes}."""
+def server(pg_server_url: str, demo_bank, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """The dashboard served by `pde dashboard` on a copy of the demo bank: {url, db, engine, users}."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
     name = f"pde_browser_{uuid.uuid4().hex[:8]}"
     admin = create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
-        c.execute(text(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}"))
+        c.execute(text(f"CREATE DATABASE {name} TEMPLATE {demo_bank.template}"))
     db = make_url(pg_server_url).set(database=name).render_as_string(hide_password=False)
-    data_dir = tmp_path_factory.mktemp("browser-data")
-    env = {**os.environ, "DATABASE_URL": db, "PDE_DATA_DIR": str(data_dir), **FAST_TRAINING}
-    notes = _populate(db, env)
+    data_dir = demo_bank.data_dir  # the demo's model artifacts; the dashboard's jobs write their logs here too
+    env = {**os.environ, "DATABASE_URL": db, "PDE_DATA_DIR": str(data_dir),
+           "PDE_TRAINING__SEARCH_ITERATIONS": "1", "PDE_TRAINING__CV_FOLDS": "2"}
     eng = create_engine(db)
     with eng.begin() as conn:
         users = {"manager": create_user(conn, "lead_manager", PASSWORD, "manager", "cli:test", "Maya Lindqvist"),
                  "officer": create_user(conn, "olivia", PASSWORD, "officer", "cli:test", "Olivia Grant")}
     SCREENSHOTS.mkdir(exist_ok=True)
-    (SCREENSHOTS / "DATA_SOURCE.txt").write_text("\n".join(notes) + "\n")
-    print("\nbrowser-test data:\n  " + "\n  ".join(notes))
     port = _free_port()
-    log = (data_dir / "dashboard.log").open("w")
+    log_path = tmp_path_factory.mktemp("browser") / "dashboard.log"
+    log = log_path.open("w")
     proc = subprocess.Popen([*PDE, "dashboard", "--port", str(port), "--address", "127.0.0.1"], env=env,
                             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
@@ -113,9 +68,9 @@ def server(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         except OSError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"dashboard did not start: {(data_dir / 'dashboard.log').read_text()[-2000:]}")
+            raise RuntimeError(f"dashboard did not start: {log_path.read_text()[-2000:]}")
         time.sleep(0.5)
-    yield {"url": url, "db": db, "engine": eng, "users": users, "notes": notes}
+    yield {"url": url, "db": db, "engine": eng, "users": users}
     proc.terminate()
     try:
         proc.wait(timeout=15)

@@ -1,4 +1,4 @@
-"""Dashboard test fixtures: the app pointed at a fresh database, users of each role, and the demo rows."""
+"""Dashboard test fixtures: the app on a fresh database (empty, or a copy of the demo bank), users of each role."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # the dashboard package lives at the repository root, not under src/
     sys.path.insert(0, str(ROOT))
 
-from dashboard_support import PASSWORD, seed_demo  # noqa: E402
+from dashboard_support import PASSWORD  # noqa: E402
 
 from predelinquency.operations.users import User, create_user  # noqa: E402
-from predelinquency.settings import Settings, get_settings  # noqa: E402
+from predelinquency.settings import get_settings  # noqa: E402
 
 
 def _reset_caches() -> None:
@@ -30,12 +30,19 @@ def _reset_caches() -> None:
 
 
 @pytest.fixture
-def app_db(fresh_db: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
-    """A fresh database the dashboard (run in this process by AppTest) reads through DATABASE_URL."""
-    monkeypatch.setenv("DATABASE_URL", fresh_db)
-    monkeypatch.setenv("PDE_DATA_DIR", str(tmp_path / "data"))
+def app_db(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
+    """The database the dashboard (run in this process by AppTest) reads through DATABASE_URL.
+
+    A copy of the demo bank (with its model artifacts) when the test also asks for `demo`; empty otherwise.
+    """
+    if "demo" in request.fixturenames:
+        url, data_dir = request.getfixturevalue("demo_db"), request.getfixturevalue("demo_bank").data_dir
+    else:
+        url, data_dir = request.getfixturevalue("fresh_db"), tmp_path / "data"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("PDE_DATA_DIR", str(data_dir))
     _reset_caches()
-    yield fresh_db
+    yield url
     from dashboard.queries import core
 
     core.engine().dispose()
@@ -55,9 +62,5 @@ def users(app_db: str) -> dict[str, User]:
 
 @pytest.fixture
 def demo(app_db: str) -> str:
-    """The demo rows (300 customers, three scorings, two models, runs with drift) in the app's database."""
-    eng = create_engine(app_db)
-    with eng.begin() as conn:
-        seed_demo(conn, Settings())
-    eng.dispose()
+    """The app's database holds the demo bank: customers, a champion and a challenger, three nightly runs."""
     return app_db

@@ -28,6 +28,26 @@ def test_out_of_time_test_is_strictly_newest_and_disjoint():
     assert sp.groups["test"] == [str(d) for d in newest]
 
 
+def test_with_customers_the_validation_is_a_share_of_them_over_the_development_period():
+    # 12 snapshots of 500 customers; labels look 3 snapshots ahead, so 3 are dropped before the test
+    groups = np.repeat(np.arange(12), 500)
+    customers = np.tile(np.arange(1, 501), 12)
+    sp = out_of_time_split(groups, oot=2, validation=2, gap=3, validation_gap=0, entities=customers)
+    assert set(groups[sp.test]) == {10, 11}
+    assert set(groups[sp.train]) == set(groups[sp.validation]) == set(range(7))  # 3 dropped before the test
+    val_customers, train_customers = set(customers[sp.validation]), set(customers[sp.train])
+    assert not val_customers & train_customers and len(val_customers | train_customers) == 500
+    assert 60 < len(val_customers) < 140  # about a fifth
+    # time-ordered CV folds: the validating customers stay out of the snapshots whose labels reach into them
+    dev = np.concatenate([sp.train, sp.validation])
+    for tr, va in expanding_window_folds(groups[dev], 3, 0, 3, customers[dev]):
+        start = groups[dev][va].min()
+        overlap = tr[groups[dev][tr] >= start - 3]
+        assert not set(customers[dev][overlap]) & set(customers[dev][va])
+    with pytest.raises(PdeError, match="at least 7 distinct time periods"):
+        out_of_time_split(groups[groups < 6], oot=2, validation=2, gap=3, entities=customers[groups < 6])
+
+
 def test_gap_drops_the_groups_whose_labels_reach_into_the_next_window():
     _, _, groups = make_table(2000, weeks=12)
     sp = out_of_time_split(groups, oot=2, validation=2, gap=1)

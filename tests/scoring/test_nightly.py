@@ -77,6 +77,18 @@ def test_score_band_tier_and_policy_follow_the_pd_and_config(eng, demo_settings:
     assert (s["expected_benefit"].to_numpy()[acts != "none"] > 0).all()
 
 
+def test_change_is_measured_against_the_previous_run(eng, demo_bank):
+    now, before = scores(eng, demo_bank.as_ofs[-1]), scores(eng, demo_bank.as_ofs[-2])
+    joined = now.join(before.select("customer_id", pl.col("pd").alias("was_pd"), pl.col("tier").alias("was_tier"),
+                                    pl.col("score").alias("was_score")), on="customer_id")
+    assert joined.height == now.height
+    np.testing.assert_allclose(joined["prev_pd"].to_numpy(), joined["was_pd"].to_numpy())
+    assert joined["prev_tier"].to_list() == joined["was_tier"].to_list()
+    assert (joined["score_change"] == joined["score"].cast(pl.Int32) - joined["was_score"].cast(pl.Int32)).all()
+    first = scores(eng, demo_bank.as_ofs[0])
+    assert first["prev_pd"].is_null().all() and first["score_change"].is_null().all()
+
+
 def test_reasons_name_registered_features_with_the_customers_own_values(eng, demo_settings: Settings):
     s = scores(eng).sort("pd", descending=True).head(40)
     feats = features_at(eng.connect(), s["as_of"][0], s["customer_id"].to_list(), demo_settings)

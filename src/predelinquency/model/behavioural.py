@@ -68,12 +68,15 @@ def _train(engine: Engine, settings: Settings, actor: str, rec: RunRecorder) -> 
         gap = oot_gap(settings)
         groups = snaps.as_of
         with rec.stage("train"):
-            # no gap between train and validation: validation only tunes, and 180 days cannot afford two gaps
+            # validation = a share of the customers over the development period, not a second time window:
+            # 180 days cannot afford two 30-day gaps (see split)
             result = train_table(snaps.X, snaps.y, groups, settings, kind="behavioural", gap=gap, validation_gap=0,
+                                 entities=snaps.customer_id,
                                  meta={"snapshots": [str(d) for d in dates], "data_span": [str(first), str(last)]},
                                  progress=lambda f, m: rec.progress(0.3 + 0.65 * f, m))
         t = settings.training
-        test_rows = S.out_of_time_split(groups, t.oot_snapshots, t.validation_snapshots, gap, 0).test
+        test_rows = S.out_of_time_split(groups, t.oot_snapshots, t.validation_snapshots, gap, 0,
+                                        snaps.customer_id).test
         ceiling = ceiling_auc(conn, snaps, test_rows)
     metrics = result.metrics
     if ceiling is not None:

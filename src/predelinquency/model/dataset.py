@@ -50,7 +50,7 @@ def snapshot_dates(first_day: date, last_day: date, settings: Settings) -> list[
                 + (needed - 1) * t.snapshot_every_days)
         raise PdeError(f"the data covers {first_day} to {last_day} ({(last_day - first_day).days + 1} days); "
                        f"training needs at least {span} days: {f.window_days} of history, {needed} snapshots "
-                       f"{t.snapshot_every_days} days apart (out-of-time test, gap, validation, training) and "
+                       f"{t.snapshot_every_days} days apart (out-of-time test, gap, training and validation) and "
                        f"{f.outcome_days + settings.simulation.grace_days} of outcome and grace")
     return [newest - timedelta(days=t.snapshot_every_days * k) for k in range(n)][::-1]
 
@@ -65,9 +65,8 @@ def oot_gap(settings: Settings) -> int:
 
 
 def min_snapshots(settings: Settings) -> int:
-    """Snapshots the out-of-time split needs: test, the gap keeping training labels out of it, validation, 1+ train."""
-    t = settings.training
-    return t.oot_snapshots + oot_gap(settings) + t.validation_snapshots + 1
+    """Snapshots the out-of-time split needs: test, the gap keeping training labels out of it, 2+ to develop on."""
+    return settings.training.oot_snapshots + oot_gap(settings) + 2
 
 
 def outcome_labels(payments: pl.DataFrame, as_of: date, outcome_days: int) -> pl.DataFrame:

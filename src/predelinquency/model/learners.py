@@ -49,6 +49,7 @@ def _catboost(params: dict[str, Any], pos_weight: float, seed: int, n_jobs: int,
 
     return CatBoostClassifier(
         **params, scale_pos_weight=pos_weight, random_seed=seed, thread_count=n_jobs, verbose=False,
+        border_count=BINS,
         allow_writing_files=False,  # otherwise it leaves catboost_info/ in the working directory
         eval_metric="AUC", use_best_model=early, **({"od_type": "Iter", "od_wait": EARLY_STOPPING} if early else {}),
     )
@@ -58,7 +59,7 @@ def _xgboost(params: dict[str, Any], pos_weight: float, seed: int, n_jobs: int, 
     from xgboost import XGBClassifier
 
     return XGBClassifier(
-        **params, scale_pos_weight=pos_weight, random_state=seed, n_jobs=n_jobs, tree_method="hist",
+        **params, scale_pos_weight=pos_weight, random_state=seed, n_jobs=n_jobs, tree_method="hist", max_bin=BINS,
         eval_metric="auc", early_stopping_rounds=EARLY_STOPPING if early else None,
     )
 
@@ -69,8 +70,12 @@ def _lightgbm(params: dict[str, Any], pos_weight: float, seed: int, n_jobs: int,
     # bagging only happens with subsample_freq > 0
     # metric="auc" alone: early stopping would otherwise also watch the (class-weighted) log-loss
     return LGBMClassifier(**params, scale_pos_weight=pos_weight, random_state=seed, n_jobs=n_jobs,
-                          subsample_freq=1, metric="auc", verbose=-1)
+                          subsample_freq=1, metric="auc", verbose=-1, max_bin=BINS - 1)
 
+
+# histogram bins per feature: 64 instead of the libraries' ~255 fits 2–3× faster at no measurable AUC cost on
+# our snapshots (bench/RESULTS.md); a constant, not a searched parameter
+BINS = 64
 
 _BUILD = {"catboost": _catboost, "xgboost": _xgboost, "lightgbm": _lightgbm}
 

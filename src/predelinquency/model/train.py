@@ -83,12 +83,13 @@ def psi_baseline(model: PDModel, X_train: pd.DataFrame, scores: np.ndarray) -> d
 
 def train_table(X: Table, y: npt.ArrayLike, groups: npt.ArrayLike | None, settings: Settings, *,
                 kind: str = "tabular", gap: int = 0, validation_gap: int | None = None,
-                search_iterations: int | None = None,
+                entities: npt.ArrayLike | None = None, search_iterations: int | None = None,
                 meta: dict[str, Any] | None = None, progress: Progress = no_progress) -> TrainResult:
     """A trained, calibrated and evaluated model on the table; groups (e.g. as_of dates) make the split out-of-time.
 
     gap: time groups dropped before validation and before test (behavioural snapshots: outcome_days /
-    snapshot_every_days, rounded up). search_iterations overrides settings.training.search_iterations (which
+    snapshot_every_days, rounded up); entities (customer ids) make the validation a share of the customers (see split).
+    search_iterations overrides settings.training.search_iterations (which
     small tabular tables raise to SMALL_TABLE_SEARCH).
     """
     t = settings.training
@@ -106,7 +107,7 @@ def train_table(X: Table, y: npt.ArrayLike, groups: npt.ArrayLike | None, settin
         progress(fraction, f"{name} done")
 
     if groups is not None:
-        sp = S.out_of_time_split(groups, t.oot_snapshots, t.validation_snapshots, gap, validation_gap)
+        sp = S.out_of_time_split(groups, t.oot_snapshots, t.validation_snapshots, gap, validation_gap, entities)
         g = np.asarray(groups)
     else:
         sp = S.random_split(yy, seed=t.random_seed)
@@ -144,7 +145,8 @@ def train_table(X: Table, y: npt.ArrayLike, groups: npt.ArrayLike | None, settin
 
     dev = np.concatenate([sp.train, sp.validation])
     cv_gap = gap if validation_gap is None else validation_gap
-    folds = (S.expanding_window_folds(g[dev], t.cv_folds, cv_gap) if g is not None
+    ent = None if entities is None else np.asarray(entities)[dev]
+    folds = (S.expanding_window_folds(g[dev], t.cv_folds, cv_gap, gap, ent) if g is not None
              else S.stratified_folds(yy[dev], t.cv_folds, t.random_seed))
     cv = _cv(df.iloc[dev].reset_index(drop=True), yy[dev], folds, ens)
     metrics["cv_auc_mean"] = round(float(np.mean(cv)), 6) if cv else None

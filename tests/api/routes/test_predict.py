@@ -1,5 +1,5 @@
-"""POST /predict and /batch-predict: validation without a model, then the real pipeline once per module
-(`pde generate`, `pde train`, `pde nightly` on a database of its own) for scores from a trained champion."""
+"""POST /predict and /batch-predict: validation without a model, then scores from a trained champion on a copy
+of the session's demo bank (generated, trained and scored by the real pipeline, see tests/conftest.py)."""
 
 import json
 from collections.abc import Iterator
@@ -7,11 +7,9 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import pytest
-from typer.testing import CliRunner
 
-from predelinquency import cli
 from predelinquency.operations import users as users_mod
-from predelinquency.settings import Settings, get_settings
+from predelinquency.settings import Settings
 
 from ..conftest import Api, insert_customer, make_api
 
@@ -80,35 +78,14 @@ def test_a_tabular_champion_cannot_score_customers(api: Api, monkeypatch: pytest
 
 
 # --- the real pipeline --------------------------------------------------------------------------------------
-# 200 days: the out-of-time split needs ~10 weekly snapshots after the 90-day window, with a 30-day gap
-PIPELINE = (["generate", "--customers", "300", "--days", "200", "--seed", "3"], ["train"], ["nightly"])
-# the API is under test, not the model: one search trial and two CV folds keep training short on two cores
-TRAINING = {"PDE_TRAINING__SEARCH_ITERATIONS": "1", "PDE_TRAINING__CV_FOLDS": "2"}
-
-
 @pytest.fixture(scope="module")
-def scored_api(module_settings: Settings) -> Iterator[Api]:
-    """An app on a database with generated customers, a trained champion and one nightly run of scores."""
+def scored_api(demo_module_settings: Settings) -> Iterator[Api]:
+    """An app on a copy of the demo bank: generated customers, a trained champion, three nightly runs."""
     from argon2 import PasswordHasher
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DATABASE_URL", module_settings.database_url)
-        mp.setenv("PDE_DATA_DIR", str(module_settings.data_dir))
-        for name, value in TRAINING.items():
-            mp.setenv(name, value)
-        get_settings.cache_clear()
-        try:
-            for args in PIPELINE:
-                result = CliRunner().invoke(cli.app, [*args, "--json"])
-                if result.exit_code != 0:
-                    text = f"{result.output} {result.exception}"
-                    if "No such command" in text or "not wired yet" in text:
-                        pytest.skip(f"`pde {args[0]}` is not available yet: {text.strip()[:200]}")
-                    raise AssertionError(f"pde {' '.join(args)} failed: {text}")
-        finally:
-            get_settings.cache_clear()
         mp.setattr(users_mod, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-        gen = make_api(module_settings)
+        gen = make_api(demo_module_settings)
         api = next(gen)
     yield api
     next(gen, None)
@@ -116,8 +93,9 @@ def scored_api(module_settings: Settings) -> Iterator[Api]:
 
 @pytest.fixture(scope="module")
 def nightly(scored_api: Api) -> dict[int, dict]:
-    """The nightly run's scores by customer_id."""
-    rows = scored_api.sql("SELECT customer_id, as_of, model_version, pd, score, tier FROM risk_scores")
+    """The latest nightly run's scores by customer_id."""
+    rows = scored_api.sql("SELECT customer_id, as_of, model_version, pd, score, tier FROM risk_scores "
+                          "WHERE as_of = (SELECT max(as_of) FROM risk_scores)")
     return {r.customer_id: r._asdict() for r in rows}
 
 
@@ -178,6 +156,7 @@ def test_reads_on_the_nightly_scores(scored_api: Api, nightly: dict[int, dict]):
     assert all(c["tier"] == "Low" for c in top["customers"]) and top["count"] <= 3
     cid = next(iter(nightly))
     history = scored_api.client.get(f"/customers/{cid}/history", headers=scored_api.auth()).json()
-    assert [h["pd"] for h in history["scores"]] == [nightly[cid]["pd"]]
+    runs = scored_api.sql("SELECT count(DISTINCT as_of) FROM risk_scores")[0][0]
+    assert len(history["scores"]) == runs == 3 and history["scores"][0]["pd"] == nightly[cid]["pd"]
     health = scored_api.client.get("/health").json()
     assert health["status"] == "ok" and health["champion_model"] == nightly[cid]["model_version"]
