@@ -2,6 +2,10 @@
 
 Progress is written on its own short autocommit connection so the dashboard sees it while the job's
 main transaction is still open; the job's data itself commits (or not) independently of this record.
+
+A running job also holds a PostgreSQL session advisory lock for its kind. The database drops it when the
+process dies, so a job that was killed (its row stuck at 'running') is recognised by the next job of that
+kind, which marks the old row failed instead of refusing to start forever.
 """
 
 from __future__ import annotations
@@ -15,13 +19,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import IntegrityError
 
 from predelinquency.errors import Conflict, PdeError
 
 log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
+RUN_LOCK = 72_832  # first key of pg_advisory_lock(int, int); the second is hashtext(kind)
+STALE_ERROR = "the process stopped without finishing (killed, or it lost its database connection)"
 
 
 def no_progress(fraction: float, message: str) -> None:
@@ -38,6 +44,8 @@ class RunRecorder:
     metrics: dict[str, Any] = field(default_factory=dict)
     _log_lines: list[str] = field(default_factory=list)
     _last_write: float = 0.0
+    _lock: Connection | None = None
+    kind: str = ""
 
     def progress(self, fraction: float, message: str) -> None:
         """Record progress in [0, 1] with a one-line message (throttled to ~4 writes a second)."""
@@ -65,30 +73,62 @@ class RunRecorder:
             self.stages.append(info)
 
 
+def _release(lock: Connection, kind: str) -> None:
+    """Unlocks the kind's advisory lock and returns the connection (its session outlives us in the pool)."""
+    try:
+        lock.execute(text("SELECT pg_advisory_unlock(:a, hashtext(:k))"), {"a": RUN_LOCK, "k": kind})
+        lock.commit()
+    finally:
+        lock.close()
+
+
 def start_run(engine: Engine, kind: str, actor: str, params: dict[str, Any]) -> RunRecorder:
     """A new running batch_runs row; Conflict when a job of the same kind is already running."""
+    lock = engine.connect()
+    try:
+        got = lock.execute(text("SELECT pg_try_advisory_lock(:a, hashtext(:k))"),
+                           {"a": RUN_LOCK, "k": kind}).scalar_one()
+        lock.commit()
+    except BaseException:
+        lock.close()
+        raise
+    if not got:
+        lock.close()
+        raise Conflict(f"a {kind} job is already running; wait for it to finish")
     try:
         with engine.begin() as conn:
+            # nobody holds the lock, so a row still 'running' belongs to a process that died
+            conn.execute(text("UPDATE batch_runs SET status = 'failed', finished_at = now(), error = :e "
+                              "WHERE kind = :k AND status IN ('queued', 'running')"), {"k": kind, "e": STALE_ERROR})
             run_id = conn.execute(
                 text("INSERT INTO batch_runs (kind, status, triggered_by, params, started_at) "
                      "VALUES (:k, 'running', :a, CAST(:p AS jsonb), now()) RETURNING run_id"),
                 {"k": kind, "a": actor, "p": json.dumps(params, default=str)},
             ).scalar_one()
     except IntegrityError as exc:
+        _release(lock, kind)
         raise Conflict(f"a {kind} job is already running; wait for it to finish") from exc
-    return RunRecorder(engine, run_id)
+    except BaseException:
+        _release(lock, kind)
+        raise
+    return RunRecorder(engine, run_id, _lock=lock, kind=kind)
 
 
 def finish_run(rec: RunRecorder, status: str, error: str | None = None) -> None:
-    """Closes the row as succeeded or failed, with stages, metrics, log and error text."""
-    with rec.engine.begin() as conn:
-        conn.execute(
-            text("UPDATE batch_runs SET status = :s, finished_at = now(), error = :e, "
-                 "progress = CASE WHEN :s = 'succeeded' THEN 1 ELSE progress END, "
-                 "stages = CAST(:st AS jsonb), metrics = CAST(:m AS jsonb), log = :log WHERE run_id = :id"),
-            {"s": status, "e": error, "st": json.dumps(rec.stages, default=str),
-             "m": json.dumps(rec.metrics, default=str), "log": "\n".join(rec._log_lines), "id": rec.run_id},
-        )
+    """Closes the row as succeeded or failed, with stages, metrics, log and error text; releases the lock."""
+    try:
+        with rec.engine.begin() as conn:
+            conn.execute(
+                text("UPDATE batch_runs SET status = :s, finished_at = now(), error = :e, "
+                     "progress = CASE WHEN :s = 'succeeded' THEN 1 ELSE progress END, "
+                     "stages = CAST(:st AS jsonb), metrics = CAST(:m AS jsonb), log = :log WHERE run_id = :id"),
+                {"s": status, "e": error, "st": json.dumps(rec.stages, default=str),
+                 "m": json.dumps(rec.metrics, default=str), "log": "\n".join(rec._log_lines), "id": rec.run_id},
+            )
+    finally:
+        if rec._lock is not None:
+            _release(rec._lock, rec.kind)
+            rec._lock = None
 
 
 @contextmanager
