@@ -67,8 +67,8 @@ def test_every_page_renders_the_demo_data(users, demo):
         at.switch_page(path).run()
         assert not at.exception, (path, at.exception)
         alerts = [e.value for e in at.error]
-        if path == "app_pages/realtime_monitor.py":  # tier jumps between the demo's runs are alerts, nothing else
-            assert all(a.startswith("**Tier jumps:**") for a in alerts), alerts
+        if path == "app_pages/realtime_monitor.py":  # the demo's runs may jump tiers or drift; nothing failed
+            assert all(a.startswith(("**Tier jumps:**", "**Drift beyond")) for a in alerts), alerts
         else:
             assert not alerts, (path, alerts)
     at.switch_page("app_pages/action_center.py").run()

@@ -25,7 +25,8 @@ def data_span(conn: Connection) -> tuple[date, date]:
     """First and last day of the daily rollup; PdeError when there is none."""
     first, last = conn.execute(text("SELECT min(day), max(day) FROM daily_balances")).one()
     if first is None:
-        raise PdeError("there is no banking data to train on: run pde generate or load data first")
+        raise PdeError("there is no banking data to train on: run pde generate or load data first "
+                       "(or train on a table of your own: pde train --data FILE --target COLUMN)")
     return first, last
 
 
