@@ -99,6 +99,12 @@ class TableEncoder:
         """(n, p) float64 matrix in feature_names_ order; extra columns are ignored."""
         if isinstance(X, Mapping):
             return self._transform_row(X)
+        if isinstance(X, pl.DataFrame) and not self.categorical_:
+            self.check_columns(X.columns)
+            block = X.select(pl.col(self.feature_names_))  # one expression, not one per name
+            if all(t.is_numeric() or t == pl.Boolean for t in block.dtypes):
+                # straight from polars: a pandas round trip costs ~8 ms for one customer's 175 columns
+                return block.cast(pl.Float64).to_numpy().astype(np.float64, copy=False)
         df = to_pandas(X)
         self.check_columns(df.columns)
         out = np.empty((len(df), len(self.feature_names_)), dtype=np.float64)

@@ -52,7 +52,7 @@ def decide(features: pl.DataFrame, pd: np.ndarray, contributions: np.ndarray, mo
     score = pd_to_score(pd, settings.scoring)
     model_tier = pd_to_tier(pd, settings.scoring).astype(object)
     tier, fired = apply_policy(model_tier, features, settings.policy_rules)
-    values = features.select(model_features).to_numpy().astype(np.float64)
+    values = features.select(pl.col(model_features)).to_numpy().astype(np.float64)
     reasons = reason_codes(contributions, values, model_features, registry.get)
     exposure, due_soon = exposure_and_due(accounts, ids, as_of)
     el = expected_loss(pd, exposure, settings.costs.lgd)

@@ -99,7 +99,7 @@ def score_ids(conn: Connection, settings: Settings, model: PDModel, as_of: date,
     missing = sorted(set(model.feature_names) - set(feats.columns))
     if missing:
         raise PdeError(f"model {model.version} needs features this code does not compute: {', '.join(missing[:5])}")
-    X = feats.select(model.feature_names)
+    X = feats.select(pl.col(model.feature_names))
     pd_, contrib = model.explain(X)
     rows = decide(feats, pd_, contrib, model.feature_names, inputs.accounts,
                   previous_scores(conn, customer_ids, as_of), as_of, settings)
