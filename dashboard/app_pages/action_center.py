@@ -57,7 +57,8 @@ def queue_table(df: pd.DataFrame) -> int | None:
     view = pd.DataFrame({
         "Urgency": df["urgency"].map(ui.URGENCY_SHORT), "Customer": df["customer_id"], "Name": df["full_name"],
         "Segment": df["segment"].map(ui.label), "Tier": df["tier"],
-        "PD": df["pd"] * 100, "Score": df["score"], "Δ score": df["score_change"],
+        "PD": df["pd"] * 100, "Score": df["score"],
+        "Δ score": pd.to_numeric(df["score_change"], errors="coerce").astype("Int64"),  # blank on a first scoring
         "Recommended action": df["recommended_action"].map(ui.label), "Net benefit": df["expected_benefit"],
         "Expected loss": df["expected_loss"], "Top reason": df["top_reason"], "Officer": df["officer"].fillna("—"),
         "Status": df["intervention_status"].map(lambda s: "—" if s == "none" else ui.label(s)),
@@ -70,6 +71,7 @@ def queue_table(df: pd.DataFrame) -> int | None:
         key=ui.widget_key("queue"), height=ui.rows_height(len(view), 420),
         column_config={
             "Customer": st.column_config.NumberColumn(format="%d"),
+            "Δ score": st.column_config.NumberColumn(format="%+d", help="Change since the previous scoring"),
             "PD": st.column_config.ProgressColumn("PD", format="%.1f%%", min_value=0, max_value=100),
             "Net benefit": st.column_config.NumberColumn(format=money, help="Expected loss avoided minus cost"),
             "Expected loss": st.column_config.NumberColumn(format=money, help="PD × exposure × LGD"),
