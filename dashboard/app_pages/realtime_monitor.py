@@ -10,6 +10,7 @@ import streamlit as st
 from dashboard import actions, ui
 from dashboard.queries import core
 from dashboard.queries import monitor as mq
+from predelinquency.features.registry import CALENDAR_FEATURES
 from predelinquency.operations.permissions import allowed
 
 REFRESH_SECONDS = 30
@@ -29,7 +30,14 @@ def alerts(ctx: core.Context) -> None:
             st.info(f"{jumps['up']:,} customers moved up a tier in the latest run.", icon=":material/trending_up:")
     psi = mq.latest_psi()
     if psi:
-        drifted = {k: v for k, v in psi["features"].items() if v > mq.RETRAIN_PSI}
+        beyond = {k: v for k, v in psi["features"].items() if v > mq.RETRAIN_PSI}
+        drifted = {k: v for k, v in beyond.items() if k not in CALENDAR_FEATURES}
+        calendar = sorted(set(beyond) - set(drifted), key=lambda k: -beyond[k])
+        if calendar and not drifted:
+            st.info(f"{len(calendar)} calendar-dependent feature(s) moved beyond the retrain band "
+                    f"({', '.join(ui.feature_label(k) for k in calendar[:3])}{' …' if len(calendar) > 3 else ''}): "
+                    "they follow where the scoring date falls in the pay and bill cycles, not customers' "
+                    "behaviour, so they are no reason to retrain.", icon=":material/calendar_month:")
         if (psi["score"] or 0) > mq.RETRAIN_PSI or drifted:
             found += 1
             worst = ", ".join(f"{ui.feature_label(k)} ({v:.2f})" for k, v in

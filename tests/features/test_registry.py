@@ -57,3 +57,8 @@ def test_one_customer_frame_has_the_same_shape_as_a_batch():
 
 def _compute(b: PanelBuilder) -> pl.DataFrame:
     return compute_features(b.panel(), AS_OF, customers_frame(b.n), accounts_frame(), payments_frame())
+
+
+def test_calendar_features_are_registered_and_flagged():
+    assert registry.CALENDAR_FEATURES <= set(registry.FEATURE_NAMES)
+    assert {s.name for s in registry.REGISTRY if s.calendar} == registry.CALENDAR_FEATURES

@@ -176,6 +176,8 @@ def test_psi_is_small_on_the_training_population_and_large_when_it_shifts(eng, d
     shifted = run_nightly(eng, demo_settings, "system:test", in_training)
     assert shifted.psi["score"] > 0.25 and shifted.psi["score_band"] == "retrain"
     assert shifted.psi["retrain"], "no feature drifted although the population did"
+    assert not set(shifted.psi["retrain"]) & registry.CALENDAR_FEATURES  # those are listed apart
+    assert set(shifted.psi["calendar"]) <= registry.CALENDAR_FEATURES
     with eng.connect() as c:
         stored = c.execute(text("SELECT metrics->'psi'->>'score' FROM batch_runs WHERE run_id = :r"),
                            {"r": shifted.run_id}).scalar_one()

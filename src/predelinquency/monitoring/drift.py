@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from predelinquency.features.registry import CALENDAR_FEATURES
 from predelinquency.monitoring.psi import psi_band, psi_of_fractions, share_per_bin
 
 
@@ -38,7 +39,11 @@ class DriftAccumulator:
                 self._add(f"f:{name}", spec, features[name].cast(pl.Float64).to_numpy())
 
     def result(self) -> dict[str, Any]:
-        """{'score': psi, 'score_band': band, 'features': {name: psi}, 'worst': [...], 'retrain': [...]}."""
+        """{'score', 'score_band', 'features': {name: psi}, 'worst', 'retrain', 'calendar'}.
+
+        'retrain' names the behavioural features beyond the retrain band; calendar features (registry
+        CALENDAR_FEATURES) beyond it are listed under 'calendar' instead: they move with the date.
+        """
         if self._n == 0 or not self.baseline:
             return {}
         out: dict[str, Any] = {}
@@ -50,6 +55,8 @@ class DriftAccumulator:
                  for k, c in self._counts.items() if k.startswith("f:")}
         out["features"] = feats
         ranked = sorted(feats.items(), key=lambda kv: -kv[1])
-        out["worst"] = [{"feature": k, "psi": v, "band": psi_band(v)} for k, v in ranked[:10]]
-        out["retrain"] = [k for k, v in ranked if psi_band(v) == "retrain"]
+        out["worst"] = [{"feature": k, "psi": v, "band": psi_band(v), "calendar": k in CALENDAR_FEATURES}
+                        for k, v in ranked[:10]]
+        out["retrain"] = [k for k, v in ranked if psi_band(v) == "retrain" and k not in CALENDAR_FEATURES]
+        out["calendar"] = [k for k, v in ranked if psi_band(v) == "retrain" and k in CALENDAR_FEATURES]
         return out
