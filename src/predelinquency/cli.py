@@ -291,6 +291,8 @@ def nightly(
     if not schedule:
         _nightly_once(as_of, as_json)
         return
+    if as_of:
+        raise PdeError("--as-of and --schedule do not go together: a scheduled run always scores the latest data")
     from predelinquency.scoring.schedule import run_forever
 
     run_forever(get_settings().nightly.schedule_time, lambda: _nightly_once(None, as_json))
