@@ -41,6 +41,7 @@ class Training(BaseModel):
     imbalance: Literal["class_weights", "smote"] = "class_weights"
     search_iterations: int = Field(2, ge=1)
     cv_folds: int = Field(5, ge=2)
+    max_features: int = Field(80, ge=0)  # 0 = every column; else the top N by a quick LightGBM's gain
     fit_ensemble_weights: bool = False
     ensemble_weights: dict[str, float] = {"catboost": 0.6, "xgboost": 0.2, "lightgbm": 0.2}
     random_seed: int = 42

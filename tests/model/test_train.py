@@ -53,3 +53,14 @@ def test_a_window_without_defaults_is_refused(fast):
     y[groups >= sorted(set(groups))[-2]] = 0
     with pytest.raises(PdeError, match="the test rows have no defaults"):
         train_table(X, y, groups, fast, search_iterations=1)
+
+
+def test_feature_selection_narrows_the_model_but_scores_full_frames(fast):
+    X, y, groups = make_table(3000, seed=11, weeks=10)
+    fast.training = fast.training.model_copy(update={"max_features": 3})
+    result = train_table(X, y, groups, fast, kind="behavioural", gap=1, search_iterations=1)
+    assert result.params["feature_selection"]["kept"] == 3 and len(result.model.feature_names) == 3
+    assert {"a", "b"} <= set(result.model.feature_names)
+    assert set(result.baseline["features"]) <= set(result.model.feature_names)
+    pd_ = result.model.predict_pd(X.head(5))  # extra columns in the frame are ignored
+    assert pd_.shape == (5,) and ((pd_ > 0) & (pd_ < 1)).all()

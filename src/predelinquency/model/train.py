@@ -25,6 +25,7 @@ from predelinquency.model.ensemble import RiskEnsemble
 from predelinquency.model.evaluate import auc, evaluate, expected_calibration_error
 from predelinquency.model.explain import global_importance
 from predelinquency.model.pd_model import PDModel
+from predelinquency.model.selection import select_features
 from predelinquency.model.threshold import bayes_threshold, best_threshold
 from predelinquency.monitoring.psi import baseline_bins
 from predelinquency.monitoring.runs import Progress, no_progress
@@ -117,6 +118,12 @@ def train_table(X: Table, y: npt.ArrayLike, groups: npt.ArrayLike | None, settin
     ytr, yva, yte = yy[sp.train], yy[sp.validation], yy[sp.test]
     stage("split", 0.05)
 
+    kept, selection = select_features(Xtr, ytr, Xva, yva, t.max_features, t.random_seed)
+    if len(kept) < df.shape[1]:
+        df = df[kept]
+        Xtr, Xva, Xte = df.iloc[sp.train], df.iloc[sp.validation], df.iloc[sp.test]
+    stage("feature_selection", 0.1)
+
     n_search = t.search_iterations if search_iterations is None else search_iterations
     # a bank's small table trains in seconds, so it can afford a wider search; behavioural snapshots keep to config
     if search_iterations is None and kind == "tabular" and len(sp.train) <= SMALL_TABLE_ROWS:
@@ -164,7 +171,7 @@ def train_table(X: Table, y: npt.ArrayLike, groups: npt.ArrayLike | None, settin
 
     params = {
         "rows": len(df), "features": len(model.feature_names), "categorical": model.categorical_features,
-        "split": sp.summary(yy), "gap_groups": gap,
+        "split": sp.summary(yy), "gap_groups": gap, "feature_selection": selection,
         "validation_gap_groups": validation_gap, "imbalance": t.imbalance, "search_iterations": n_search,
         "weights": ens.weights_, "learner_params": ens.params_, "calibration": cal.method_,
         "calibration_cv_brier": {k: (None if math.isinf(v) else round(v, 6)) for k, v in cal.cv_brier_.items()},

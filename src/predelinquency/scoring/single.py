@@ -78,19 +78,25 @@ def score_customer(conn: Connection, settings: Settings, customer_id: int, model
 
 
 def score_feature_payload(settings: Settings, model: PDModel, features: dict[str, float | None]) -> dict[str, Any]:
-    """PD, score, tier and reasons for a bare feature vector (no customer, no exposure, no action)."""
-    unknown = sorted(set(features) - set(model.feature_names))
+    """PD, score, tier and reasons for a bare feature vector (no customer, no exposure, no action).
+
+    Any registered feature may be given: the model reads its own (missing ones count as unknown) and the
+    policy rules read theirs, which need not be model features.
+    """
+    known = set(model.feature_names) | set(registry.FEATURE_NAMES)
+    unknown = sorted(set(features) - known)
     if unknown:
         raise PdeError(f"unknown feature{'s' if len(unknown) > 1 else ''}: {', '.join(unknown[:10])}")
-    row = {n: (math.nan if features.get(n) is None else float(features[n])) for n in model.feature_names}
-    X = pl.DataFrame([row], schema={n: pl.Float64 for n in model.feature_names})
+    values = {n: (math.nan if v is None else float(v)) for n, v in features.items()}
+    X = pl.DataFrame([{n: values.get(n, math.nan) for n in model.feature_names}],
+                     schema={n: pl.Float64 for n in model.feature_names})
     pd_, contrib = model.explain(X)
     score = pd_to_score(pd_, settings.scoring)
-    values = X.to_numpy().astype(np.float64)
     model_tier = pd_to_tier(pd_, settings.scoring).astype(object)
-    # policy rules on features the payload can carry; rules on other features cannot be judged here
-    rules = [r for r in settings.policy_rules if r.feature in X.columns]
-    tier, fired = apply_policy(model_tier, X, rules)
+    # policy rules on the features the payload carries; rules on features it leaves out cannot be judged here
+    given = pl.DataFrame([values], schema={n: pl.Float64 for n in values}) if values else pl.DataFrame()
+    rules = [r for r in settings.policy_rules if r.feature in given.columns]
+    tier, fired = apply_policy(model_tier, given, rules)
     return {
         "model_version": model.version,
         "pd": float(pd_[0]),
@@ -99,6 +105,6 @@ def score_feature_payload(settings: Settings, model: PDModel, features: dict[str
         "tier": str(tier[0]),
         "model_tier": str(model_tier[0]),
         "policy_rules": fired[0],
-        "reasons": reason_codes(contrib, values, model.feature_names, registry.get)[0],
+        "reasons": reason_codes(contrib, X.to_numpy().astype(np.float64), model.feature_names, registry.get)[0],
         "recommended_action": NO_ACTION,
     }

@@ -60,17 +60,6 @@ class StubModel:
     feature_names: list[str] = field(default_factory=lambda: ["failed_debits_30d", "salary_delay_days"])
 
 
-def test_unknown_feature_names_are_named_one_by_one(api: Api, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(api.client.app.state.api, "champion", SimpleNamespace(get=lambda conn: StubModel()))
-    r = api.client.post("/predict", headers=api.auth(), json={"features": {
-        "failed_debits_30d": 2, "shoe_size": 44, "favourite_colour": None}})
-    assert r.status_code == 422
-    body = r.json()
-    assert [e["loc"] for e in body["detail"]] == [["body", "features", "shoe_size"],
-                                                  ["body", "features", "favourite_colour"]]
-    assert "unknown feature 'shoe_size': the champion model v-stub has no feature of that name" in body["message"]
-
-
 def test_a_tabular_champion_cannot_score_customers(api: Api, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(api.client.app.state.api, "champion", SimpleNamespace(get=lambda conn: StubModel("tabular")))
     r = api.client.post("/batch-predict", headers=api.auth(), json={"customer_ids": [1]})
@@ -161,3 +150,14 @@ def test_reads_on_the_nightly_scores(scored_api: Api, nightly: dict[int, dict]):
     assert len(history["scores"]) == runs == 3 and latest["pd"] == nightly[cid]["pd"]
     health = scored_api.client.get("/health").json()
     assert health["status"] == "ok" and health["champion_model"] == nightly[cid]["model_version"]
+
+
+@pytest.mark.slow
+def test_unknown_feature_names_are_named_one_by_one(scored_api: Api):
+    r = scored_api.client.post("/predict", headers=scored_api.auth(), json={"features": {
+        "failed_debits_30d": 2, "shoe_size": 44, "favourite_colour": None}})
+    assert r.status_code == 422
+    body = r.json()
+    assert [e["loc"] for e in body["detail"]] == [["body", "features", "shoe_size"],
+                                                  ["body", "features", "favourite_colour"]]
+    assert "unknown feature 'shoe_size': neither the champion model" in body["message"]

@@ -42,7 +42,8 @@ def check_feature_names(names: list[str], known: list[str], version: str | None)
     if unknown:
         raise RequestValidationError([
             {"loc": ("body", "features", name), "type": "unknown_feature", "input": name,
-             "msg": f"unknown feature {name!r}: the champion model {version} has no feature of that name"}
+             "msg": f"unknown feature {name!r}: neither the champion model {version} nor the feature registry "
+                    "has a feature of that name"}
             for name in unknown[:MAX_UNKNOWN_NAMED]])
 
 
@@ -69,7 +70,10 @@ async def predict(body: PredictRequest, caller: Authenticated, state: State) -> 
         model = champion(state, conn)
         if body.customer_id is not None:
             return plain(score_customer(conn, state.settings, body.customer_id, model=model))
-        check_feature_names(list(body.features), model.feature_names, model.version)
+        from predelinquency.features.registry import FEATURE_NAMES
+
+        # any registered feature is accepted (policy rules may read ones the model does not)
+        check_feature_names(list(body.features), [*model.feature_names, *FEATURE_NAMES], model.version)
         return plain(score_feature_payload(state.settings, model, dict(body.features)))
     return await caller.run(work)
 
