@@ -1,60 +1,53 @@
-from dataclasses import dataclass
+"""The API's champion cache on real models: the demo bank's champion and challenger (tests/conftest.py)."""
+
+from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, create_engine, text
 
 from predelinquency.api.errors import Unavailable
 from predelinquency.api.state import ChampionCache
-from predelinquency.errors import PdeError
-from predelinquency.model import registry
+from predelinquency.model.registry import promote
 from predelinquency.settings import Settings
 
 from .conftest import insert_model
 
 
-@dataclass
-class Loaded:
-    version: str
-
-
 @pytest.fixture
-def loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The versions load_model was asked for (it returns a stand-in instead of reading artifacts)."""
-    asked: list[str] = []
-
-    def fake_load(settings, conn, version=None):
-        asked.append(version)
-        if version == "broken":
-            raise PdeError("model broken: artifact file /secret/path/model.joblib is missing")
-        return Loaded(version)
-    monkeypatch.setattr(registry, "load_model", fake_load)
-    return asked
+def demo_conn(demo_settings: Settings) -> Iterator[Connection]:
+    """A connection to a copy of the demo bank, in a transaction rolled back after the test."""
+    eng = create_engine(demo_settings.database_url)
+    with eng.connect() as c:
+        trans = c.begin()
+        yield c
+        trans.rollback()
+    eng.dispose()
 
 
-def test_champion_is_cached_and_follows_promotions(conn: Connection, settings: Settings, loads: list[str]):
-    cache = ChampionCache(settings, check_every=0.0)
+def test_no_champion_is_503(conn: Connection, settings: Settings):
     with pytest.raises(Unavailable, match=r"^no champion model: run pde train first$"):
-        cache.get(conn)
-    insert_model(conn, "v1")
-    assert cache.get(conn).version == "v1" and cache.get(conn).version == "v1"
-    assert loads == ["v1"]  # loaded once, then only its version is re-read
-    insert_model(conn, "v2", "challenger")
-    conn.execute(text("UPDATE model_versions SET status = 'challenger' WHERE version = 'v1'"))
-    conn.execute(text("UPDATE model_versions SET status = 'champion' WHERE version = 'v2'"))
-    assert cache.get(conn).version == "v2" and loads == ["v1", "v2"]
+        ChampionCache(settings, check_every=0.0).get(conn)
 
 
-def test_champion_is_rechecked_only_every_few_seconds(conn: Connection, settings: Settings, loads: list[str]):
-    cache = ChampionCache(settings, check_every=3600.0)
-    insert_model(conn, "v1")
-    assert cache.get(conn).version == "v1"
-    conn.execute(text("UPDATE model_versions SET status = 'retired'"))
-    assert cache.get(conn).version == "v1"  # within the interval: no query at all
+def test_champion_is_loaded_once_and_follows_promotions(demo_conn: Connection, demo_settings: Settings, demo_bank):
+    cache = ChampionCache(demo_settings, check_every=0.0)
+    first = cache.get(demo_conn)
+    assert first.version == demo_bank.model_version and cache.get(demo_conn) is first  # not reloaded
+    promote(demo_conn, demo_bank.challenger, "cli:test")
+    second = cache.get(demo_conn)
+    assert second.version == demo_bank.challenger and second is not first
+    assert 0 < float(second.predict_pd({n: 0.0 for n in second.feature_names})[0]) < 1
 
 
-def test_an_unloadable_champion_is_503_without_paths(conn: Connection, settings: Settings, loads: list[str]):
-    cache = ChampionCache(settings, check_every=0.0)
-    insert_model(conn, "broken")
+def test_champion_is_rechecked_only_every_few_seconds(demo_conn: Connection, demo_settings: Settings, demo_bank):
+    cache = ChampionCache(demo_settings, check_every=3600.0)
+    assert cache.get(demo_conn).version == demo_bank.model_version
+    demo_conn.execute(text("UPDATE model_versions SET status = 'retired'"))
+    assert cache.get(demo_conn).version == demo_bank.model_version  # within the interval: no query at all
+
+
+def test_an_unloadable_champion_is_503_without_paths(conn: Connection, settings: Settings):
+    insert_model(conn, "broken")  # a registry row whose artifact directory does not exist
     with pytest.raises(Unavailable) as err:
-        cache.get(conn)
+        ChampionCache(settings, check_every=0.0).get(conn)
     assert str(err.value) == "champion model broken cannot be loaded; the server log says why"

@@ -3,8 +3,6 @@ of the session's demo bank (generated, trained and scored by the real pipeline, 
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from types import SimpleNamespace
 
 import pytest
 
@@ -53,17 +51,28 @@ def test_without_a_champion_scoring_is_503(api: Api):
     assert r.status_code == 503 and r.json() == {"detail": "no champion model: run pde train first"}
 
 
-@dataclass
-class StubModel:
-    kind: str = "behavioural"
-    version: str = "v-stub"
-    feature_names: list[str] = field(default_factory=lambda: ["failed_debits_30d", "salary_delay_days"])
+def test_a_tabular_champion_cannot_score_customers(api: Api):
+    import numpy as np
+    import pandas as pd
 
+    from predelinquency.model.registry import register
+    from predelinquency.model.train import train_table
 
-def test_a_tabular_champion_cannot_score_customers(api: Api, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(api.client.app.state.api, "champion", SimpleNamespace(get=lambda conn: StubModel("tabular")))
-    r = api.client.post("/batch-predict", headers=api.auth(), json={"customer_ids": [1]})
+    # a real model of a bank's own table (pde train --data) becomes the champion
+    rng = np.random.default_rng(5)
+    X = pd.DataFrame({"utilisation": rng.random(800), "months_on_book": rng.integers(1, 120, 800)})
+    y = (rng.random(800) < 0.1 + 0.4 * X["utilisation"]).astype(int).to_numpy()
+    api.settings.training = api.settings.training.model_copy(update={"cv_folds": 2})
+    result = train_table(X, y, None, api.settings, kind="tabular", search_iterations=1)
+    api.write(lambda c: register(c, api.settings, result.model, trained_by="cli:test", params=result.params,
+                                 metrics=result.metrics, baseline=result.baseline))
+    r = api.client.post("/batch-predict", headers=api.auth(), json={"customer_ids": [insert_id(api)]})
     assert r.status_code == 503 and "is a tabular model" in r.json()["detail"]
+
+
+def insert_id(api: Api) -> int:
+    """A customer committed to the app's database."""
+    return int(api.write(insert_customer))
 
 
 # --- the real pipeline --------------------------------------------------------------------------------------
