@@ -3,6 +3,7 @@
 `conn`      a connection inside an open transaction, rolled back after the test (the default).
 `fresh_db`  a new database cloned from the migrated template, for code that commits (CLI, jobs).
 `demo_db`   a new database cloned from the demo bank: generated customers, a trained champion, one nightly run.
+`cli`       a CliRunner whose `pde` uses a fresh database (`demo_cli`: a copy of the demo bank).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from predelinquency.db.engine import start_embedded
+from predelinquency.db.engine import dispose_engines, start_embedded
 from predelinquency.db.migrate import migrate
 from predelinquency.settings import Settings
 
@@ -178,3 +179,29 @@ def demo_module_settings(pg_server_url: str, demo_bank: DemoBank) -> Iterator[Se
     url = _clone(pg_server_url, demo_bank.template)
     yield fast_training(Settings(data_dir=demo_bank.data_dir, database_url=url))
     _drop(pg_server_url, url)
+
+
+def _cli_runner(monkeypatch: pytest.MonkeyPatch, database_url: str, data_dir: Path) -> Iterator:
+    """A CliRunner whose `pde` reads this database and data directory (the cached Settings are re-read)."""
+    from typer.testing import CliRunner
+
+    from predelinquency.settings import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("PDE_DATA_DIR", str(data_dir))
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()
+    dispose_engines(make_url(database_url).database)  # pooled connections would keep it from being dropped
+
+
+@pytest.fixture
+def cli(fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator:
+    """A runner whose `pde` uses a fresh migrated database and a private data directory."""
+    yield from _cli_runner(monkeypatch, fresh_db, tmp_path / "data")
+
+
+@pytest.fixture
+def demo_cli(demo_db: str, demo_bank: DemoBank, monkeypatch: pytest.MonkeyPatch) -> Iterator:
+    """A runner whose `pde` uses a copy of the demo bank and its model artifacts."""
+    yield from _cli_runner(monkeypatch, demo_db, demo_bank.data_dir)

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from predelinquency.api.app import create_app
+from predelinquency.db.engine import dispose_engines
 from predelinquency.operations import users as users_mod
 from predelinquency.operations.apikeys import create_api_key
 from predelinquency.operations.users import User, create_user
@@ -94,11 +95,7 @@ class Api:
 
 def release_engines(database_url: str) -> None:
     """Disposes the process-wide engines on this database so it can be dropped."""
-    from predelinquency.db import engine as engine_mod
-
-    name = make_url(database_url).database
-    for url in [u for u in engine_mod._engines if make_url(u).database == name]:
-        engine_mod._engines.pop(url).dispose()
+    dispose_engines(make_url(database_url).database)
 
 
 def make_api(settings: Settings, **app_kwargs: object) -> Iterator[Api]:

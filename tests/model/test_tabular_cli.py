@@ -2,13 +2,11 @@
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from predelinquency.cli import app
@@ -20,20 +18,13 @@ from .synthetic import make_table
 
 
 @pytest.fixture
-def cli(fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    """A runner whose `pde` uses the fresh database and small, fast training settings."""
-    monkeypatch.setenv("DATABASE_URL", fresh_db)
-    monkeypatch.setenv("PDE_DATA_DIR", str(tmp_path / "data"))
+def cli(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """The fresh-database runner (tests/conftest.py) with small, fast training settings."""
     monkeypatch.setenv("PDE_TRAINING__CV_FOLDS", "2")
     monkeypatch.setenv("PDE_TRAINING__SEARCH_ITERATIONS", "1")
     monkeypatch.setattr(train_mod, "SMALL_TABLE_SEARCH", 1)
     get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
-    from predelinquency.db import engine as engine_mod
-
-    for url in [u for u in engine_mod._engines if make_url(u).database == make_url(fresh_db).database]:
-        engine_mod._engines.pop(url).dispose()  # release pooled connections before the database is dropped
+    return cli
 
 
 @pytest.fixture

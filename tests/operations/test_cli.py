@@ -1,31 +1,13 @@
 import json
-from collections.abc import Iterator
 
-import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from predelinquency.cli import app
 from predelinquency.errors import PdeError
 from predelinquency.operations.apikeys import user_for_api_key
-from predelinquency.settings import get_settings
 
 from .conftest import PASSWORD
-
-
-@pytest.fixture
-def cli(fresh_db: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    """A runner whose `pde` uses the fresh database; the cached Settings are re-read for it."""
-    monkeypatch.setenv("DATABASE_URL", fresh_db)
-    monkeypatch.setenv("PDE_DATA_DIR", str(tmp_path / "data"))
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
-    from predelinquency.db import engine as engine_mod
-
-    for url in [u for u in engine_mod._engines if make_url(u).database == make_url(fresh_db).database]:
-        engine_mod._engines.pop(url).dispose()  # release pooled connections before the database is dropped
 
 
 def test_users_add_reads_password_from_stdin_and_lists(cli: CliRunner, fresh_db: str):

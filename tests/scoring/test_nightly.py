@@ -196,31 +196,12 @@ def test_bad_as_of_and_missing_model_are_clear_errors(eng, demo_bank, demo_setti
     assert scores(eng).height > 0
 
 
-@pytest.fixture
-def cli(demo_db: str, demo_bank, monkeypatch: pytest.MonkeyPatch):
-    from typer.testing import CliRunner
-
-    from predelinquency.settings import get_settings
-
-    monkeypatch.setenv("DATABASE_URL", demo_db)
-    monkeypatch.setenv("PDE_DATA_DIR", str(demo_bank.data_dir))
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
-    from sqlalchemy.engine import make_url
-
-    from predelinquency.db import engine as engine_mod
-
-    for url in [u for u in engine_mod._engines if make_url(u).database == make_url(demo_db).database]:
-        engine_mod._engines.pop(url).dispose()
-
-
-def test_cli_prints_the_run_as_json_and_refuses_bad_options(cli, eng, demo_bank):
+def test_cli_prints_the_run_as_json_and_refuses_bad_options(demo_cli, eng, demo_bank):
     import json
 
     from predelinquency.cli import app
 
-    res = cli.invoke(app, ["nightly", "--json"])
+    res = demo_cli.invoke(app, ["nightly", "--json"])
     assert res.exit_code == 0, f"{res.exception!r} {res.output}"
     out = json.loads(res.stdout.strip().splitlines()[-1])
     with eng.connect() as c:
@@ -228,7 +209,7 @@ def test_cli_prints_the_run_as_json_and_refuses_bad_options(cli, eng, demo_bank)
     assert out["rows"] == active and out["as_of"] == str(demo_bank.as_of)
     assert out["model_version"] == demo_bank.model_version and sum(out["tiers"].values()) == active
     assert {"score", "score_band", "retrain", "calendar"} <= set(out["psi"])
-    res = cli.invoke(app, ["nightly", "--as-of", "1 Nov"])
+    res = demo_cli.invoke(app, ["nightly", "--as-of", "1 Nov"])
     assert isinstance(res.exception, PdeError) and "--as-of must be a date" in str(res.exception)
-    res = cli.invoke(app, ["nightly", "--schedule", "--as-of", "2026-11-01"])
+    res = demo_cli.invoke(app, ["nightly", "--schedule", "--as-of", "2026-11-01"])
     assert isinstance(res.exception, PdeError) and "do not go together" in str(res.exception)

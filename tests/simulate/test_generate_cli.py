@@ -4,7 +4,6 @@ import json
 import sys
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -13,7 +12,7 @@ from typer.testing import CliRunner
 
 from predelinquency import cli as cli_mod
 from predelinquency.errors import Conflict, PdeError
-from predelinquency.settings import Settings, get_settings
+from predelinquency.settings import Settings
 from predelinquency.simulate import generate_bank, load
 
 SMALL = ["--customers", "100", "--days", "120"]
@@ -26,20 +25,6 @@ SELECT md5(concat_ws('/',
     (SELECT string_agg(x::text, '|' ORDER BY customer_id, day) FROM daily_balances x),
     (SELECT string_agg(x::text, '|' ORDER BY customer_id, as_of) FROM labels x)))
 """
-
-
-@pytest.fixture
-def cli(fresh_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    """A runner whose `pde` uses the fresh database."""
-    monkeypatch.setenv("DATABASE_URL", fresh_db)
-    monkeypatch.setenv("PDE_DATA_DIR", str(tmp_path / "data"))
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
-    from predelinquency.db import engine as engine_mod
-
-    for url in [u for u in engine_mod._engines if make_url(u).database == make_url(fresh_db).database]:
-        engine_mod._engines.pop(url).dispose()  # release pooled connections before the database is dropped
 
 
 @pytest.fixture

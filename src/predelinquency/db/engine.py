@@ -101,3 +101,11 @@ def check_connection(engine: Engine) -> None:
         where = engine.url.render_as_string(hide_password=True)
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         raise DatabaseUnavailable(f"database at {where} is not reachable: {reason}") from exc
+
+
+def dispose_engines(database: str) -> None:
+    """Closes this process's pooled connections to the named database (before it is dropped or restored)."""
+    from sqlalchemy.engine import make_url
+
+    for url in [u for u in _engines if make_url(u).database == database]:
+        _engines.pop(url).dispose()
