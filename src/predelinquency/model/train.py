@@ -20,7 +20,7 @@ import pandas as pd
 from predelinquency.errors import PdeError
 from predelinquency.model import split as S
 from predelinquency.model.calibration import Calibrator
-from predelinquency.model.encoding import Table, to_pandas
+from predelinquency.model.encoding import Table, TableEncoder, to_pandas
 from predelinquency.model.ensemble import RiskEnsemble
 from predelinquency.model.evaluate import auc, evaluate, expected_calibration_error
 from predelinquency.model.explain import global_importance
@@ -73,10 +73,11 @@ def _cv(X: pd.DataFrame, y: np.ndarray, folds: S.Folds, ensemble: RiskEnsemble) 
     return aucs
 
 
-def psi_baseline(model: PDModel, X_train: pd.DataFrame, scores: np.ndarray) -> dict[str, Any]:
-    """{'score': bins, 'features': {name: bins}} for every numeric feature; what drift is measured against."""
-    enc = model.ensemble.encoder_
-    values = enc.transform(X_train)  # numbers exactly as the model reads them (booleans 0/1, dates as days)
+def psi_baseline(X_train: pd.DataFrame, scores: np.ndarray) -> dict[str, Any]:
+    """{'score': bins, 'features': {name: bins}} for every numeric column of the training rows (the model's
+    and those feature selection left out: drift is watched on all of them); what drift is measured against."""
+    enc = TableEncoder().fit(X_train)
+    values = enc.transform(X_train)  # numbers exactly as a model reads them (booleans 0/1, dates as days)
     return {"score": baseline_bins(scores),
             "features": {c: baseline_bins(values[:, j]) for j, c in enumerate(enc.feature_names_)
                          if c not in set(enc.categorical_)}}
@@ -119,6 +120,7 @@ def train_table(X: Table, y: npt.ArrayLike, groups: npt.ArrayLike | None, settin
     stage("split", 0.05)
 
     kept, selection = select_features(Xtr, ytr, Xva, yva, t.max_features, t.random_seed)
+    X_all_train = Xtr  # every column, for the drift baseline
     if len(kept) < df.shape[1]:
         df = df[kept]
         Xtr, Xva, Xte = df.iloc[sp.train], df.iloc[sp.validation], df.iloc[sp.test]
@@ -166,7 +168,7 @@ def train_table(X: Table, y: npt.ArrayLike, groups: npt.ArrayLike | None, settin
     metrics["importance"] = global_importance(model.contributions(sample), model.feature_names)
     # the score baseline comes from the validation window: in-sample training scores of boosted trees are more
     # extreme than anything scored later and would show drift that is not there; features use the training rows
-    baseline = psi_baseline(model, Xtr, pd_to_score(pd_va, settings.scoring))
+    baseline = psi_baseline(X_all_train, pd_to_score(pd_va, settings.scoring))
     stage("importance_and_baseline", 1.0)
 
     params = {

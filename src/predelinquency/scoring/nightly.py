@@ -91,7 +91,7 @@ def previous_scores(conn: Connection, customer_ids: np.ndarray, as_of: date) -> 
 
 def score_ids(conn: Connection, settings: Settings, model: PDModel, as_of: date,
               customer_ids: np.ndarray) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(decided rows, the model's feature frame) for these customers at as_of."""
+    """(decided rows, every computed feature) for these customers at as_of."""
     inputs = load_feature_inputs(conn, as_of, as_of, customer_ids.tolist())
     panel = build_panel(inputs.daily, customer_ids)
     feats = compute_features(panel, as_of, inputs.customers, inputs.accounts, inputs.payments,
@@ -103,7 +103,7 @@ def score_ids(conn: Connection, settings: Settings, model: PDModel, as_of: date,
     pd_, contrib = model.explain(X)
     rows = decide(feats, pd_, contrib, model.feature_names, inputs.accounts,
                   previous_scores(conn, customer_ids, as_of), as_of, settings)
-    return rows, X
+    return rows, feats
 
 
 def _score_shard(conn: Connection, settings: Settings, model: PDModel, as_of: date, shard: int,
@@ -112,11 +112,11 @@ def _score_shard(conn: Connection, settings: Settings, model: PDModel, as_of: da
     ids = shard_customer_ids(conn, shard, n_shards)
     if len(ids) == 0:
         return pl.DataFrame()
-    rows, X = score_ids(conn, settings, model, as_of, ids)
+    rows, feats = score_ids(conn, settings, model, as_of, ids)
     rows = rows.with_columns(pl.lit(as_of).alias("as_of"), pl.lit(model.version).alias("model_version"),
                              pl.lit(run_id).alias("batch_run_id"))
     copy_in(conn, "risk_scores", rows)
-    drift.add(rows["score"].to_numpy(), X)
+    drift.add(rows["score"].to_numpy(), feats)
     return rows
 
 
