@@ -38,6 +38,7 @@ class Training(BaseModel):
     snapshot_every_days: int = Field(5, ge=1)
     oot_snapshots: int = Field(2, ge=1)
     validation_snapshots: int = Field(2, ge=1)
+    validation_share: float = Field(0.2, gt=0, lt=0.9)
     imbalance: Literal["class_weights", "smote"] = "class_weights"
     search_iterations: int = Field(2, ge=1)
     cv_folds: int = Field(5, ge=2)

@@ -77,7 +77,7 @@ def _train(engine: Engine, settings: Settings, actor: str, rec: RunRecorder) -> 
                                  progress=lambda f, m: rec.progress(0.3 + 0.65 * f, m))
         t = settings.training
         test_rows = S.out_of_time_split(groups, t.oot_snapshots, t.validation_snapshots, gap, 0,
-                                        snaps.customer_id).test
+                                        snaps.customer_id, t.validation_share).test
         ceiling = ceiling_auc(conn, snaps, test_rows)
     metrics = result.metrics
     if ceiling is not None:

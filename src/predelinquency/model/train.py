@@ -109,7 +109,8 @@ def train_table(X: Table, y: npt.ArrayLike, groups: npt.ArrayLike | None, settin
         progress(fraction, f"{name} done")
 
     if groups is not None:
-        sp = S.out_of_time_split(groups, t.oot_snapshots, t.validation_snapshots, gap, validation_gap, entities)
+        sp = S.out_of_time_split(groups, t.oot_snapshots, t.validation_snapshots, gap, validation_gap, entities,
+                                 t.validation_share)
         g = np.asarray(groups)
     else:
         sp = S.random_split(yy, seed=t.random_seed)
