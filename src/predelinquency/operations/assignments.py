@@ -6,11 +6,11 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, text
 
-from predelinquency.errors import Conflict, PdeError
+from predelinquency.errors import Conflict
 from predelinquency.operations._common import as_dict, concurrent_change_is_conflict, lock_customer
 from predelinquency.operations.audit import write_audit
 from predelinquency.operations.permissions import acting_user_id, authorise
-from predelinquency.operations.users import ASSIGNABLE_ROLES, User, get_user
+from predelinquency.operations.users import User, check_assignee
 
 
 class _AnyOfficer:
@@ -50,14 +50,7 @@ def assign_customer(
     """
     actor = authorise(conn, actor, "assign_self")
     assigned_by = acting_user_id(actor)
-    assignee = get_user(conn, officer)
-    if not assignee.is_active:
-        raise PdeError(f"user {assignee.username} is deactivated; customers can only go to active officers")
-    if assignee.role not in ASSIGNABLE_ROLES:
-        raise PdeError(f"user {assignee.username} has role {assignee.role}; customers can only be assigned to "
-                       f"an {' or '.join(ASSIGNABLE_ROLES)}")
-    if assignee.user_id != assigned_by:
-        authorise(conn, actor, "assign_any")
+    assignee = check_assignee(conn, actor, officer, "customers")
     reason = (reason or "").strip() or None
     conflict = f"customer {customer_id} was assigned by someone else at the same time; reload and try again"
     with concurrent_change_is_conflict(conflict), conn.begin_nested():

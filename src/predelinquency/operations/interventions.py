@@ -11,7 +11,7 @@ from predelinquency.errors import Conflict, NotFound, PdeError
 from predelinquency.operations._common import as_dict, concurrent_change_is_conflict, lock_customer
 from predelinquency.operations.audit import write_audit
 from predelinquency.operations.permissions import acting_user_id, authorise
-from predelinquency.operations.users import ASSIGNABLE_ROLES, User, get_user
+from predelinquency.operations.users import User, check_assignee
 from predelinquency.settings import Settings
 
 # the same lists as the CHECK constraints on interventions
@@ -49,19 +49,6 @@ def latest_risk(conn: Connection, customer_id: int) -> dict[str, Any] | None:
     return None if row is None else as_dict(row)
 
 
-def _check_assignee(conn: Connection, actor: User, assigned_to: int | None) -> None:
-    if assigned_to is None:
-        return
-    assignee = get_user(conn, assigned_to)
-    if not assignee.is_active:
-        raise PdeError(f"user {assignee.username} is deactivated and cannot be given interventions")
-    if assignee.role not in ASSIGNABLE_ROLES:
-        raise PdeError(f"user {assignee.username} has role {assignee.role}; interventions can only be assigned to "
-                       f"an {' or '.join(ASSIGNABLE_ROLES)}")
-    if assignee.user_id != actor.user_id:
-        authorise(conn, actor, "assign_any")
-
-
 def create_intervention(
     conn: Connection,
     actor: User,
@@ -81,7 +68,8 @@ def create_intervention(
     with concurrent_change_is_conflict(f"customer {customer_id} was changed by someone else; reload and try again"), \
             conn.begin_nested():
         lock_customer(conn, customer_id)
-        _check_assignee(conn, actor, assigned_to)
+        if assigned_to is not None:
+            check_assignee(conn, actor, assigned_to, "interventions")
         now = conn.execute(text("SELECT now()")).scalar_one()
         duplicate = conn.execute(
             text("SELECT intervention_id, status FROM interventions WHERE customer_id = :c AND intervention_type = :t "

@@ -136,6 +136,23 @@ def get_user(conn: Connection, user: str | int) -> User:
     return _user(row)
 
 
+
+def check_assignee(conn: Connection, actor: User, officer: str | int, given: str) -> User:
+    """The active officer or manager that work (`given`: "customers", "interventions") goes to.
+
+    PdeError when they are deactivated or of another role; Forbidden when the actor may only take work
+    themselves (assigning to someone else needs assign_any).
+    """
+    assignee = get_user(conn, officer)
+    if not assignee.is_active:
+        raise PdeError(f"user {assignee.username} is deactivated and cannot be given {given}")
+    if assignee.role not in ASSIGNABLE_ROLES:
+        raise PdeError(f"user {assignee.username} has role {assignee.role}; {given} can only be assigned to "
+                       f"an {' or '.join(ASSIGNABLE_ROLES)}")
+    if assignee.user_id != actor.user_id:
+        authorise(conn, actor, "assign_any")
+    return assignee
+
 def list_officers(conn: Connection) -> list[User]:
     """Active officers and managers (the people customers can be assigned to), by username."""
     rows = conn.execute(text(f"SELECT {_USER_COLS} FROM users WHERE is_active AND role = ANY(:roles) "
