@@ -13,6 +13,7 @@ from predelinquency.api.errors import install_error_handlers
 from predelinquency.api.retraining import DEFAULT_COMMAND, Retrainer
 from predelinquency.api.routes import actions, health, portfolio, predict, retraining
 from predelinquency.api.state import ApiState, ChampionCache
+from predelinquency.db.engine import POOL_SIZE
 from predelinquency.errors import PdeError
 from predelinquency.settings import Settings, get_settings
 
@@ -47,9 +48,12 @@ def create_app(settings: Settings | None = None, *, train_command: Sequence[str]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if warm_up:
-            import anyio
+        import anyio
 
+        # request work runs in threads, each on a pooled connection: more threads than pooled connections would
+        # open and close a connection per request (~5 ms each) and fight over the GIL instead of waiting in line
+        anyio.to_thread.current_default_thread_limiter().total_tokens = POOL_SIZE
+        if warm_up:
             await anyio.to_thread.run_sync(_warm_up, state)
         yield
 

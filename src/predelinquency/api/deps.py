@@ -4,7 +4,9 @@ Routes are `async def` and hand their blocking work to `await caller.run(fn)`: o
 which the API key's user is looked up and `fn(conn, user)` runs on one pooled connection. (Sync dependencies and
 sync routes would cost a hop each, several per request, which on two busy cores added milliseconds.)
 Work that writes calls `conn.commit()` once the operation succeeded; anything not committed is rolled back when
-the connection goes back to the pool, so a refused or failed request leaves nothing behind.
+the connection goes back to the pool, so a refused or failed request leaves nothing behind. Work that only reads
+goes through `caller.read(fn)`: autocommit, so no BEGIN and ROLLBACK round trips (each statement sees the latest
+committed data either way, as under READ COMMITTED).
 """
 
 from __future__ import annotations
@@ -49,10 +51,16 @@ class Caller:
 
     async def run(self, work: Callable[[Connection, User], T]) -> T:
         """work(conn, user) in a worker thread, for the key's active user (role as it is now); AuthError otherwise."""
-        return await run_in_threadpool(self._run, work)
+        return await run_in_threadpool(self._run, work, False)
 
-    def _run(self, work: Callable[[Connection, User], T]) -> T:
+    async def read(self, work: Callable[[Connection, User], T]) -> T:
+        """Like run, for work that writes nothing: its statements run in autocommit."""
+        return await run_in_threadpool(self._run, work, True)
+
+    def _run(self, work: Callable[[Connection, User], T], read_only: bool) -> T:
         with self.state.engine().connect() as conn:
+            if read_only:
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             return work(conn, user_for_api_key(conn, self.key))
 
 

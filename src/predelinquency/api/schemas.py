@@ -92,6 +92,9 @@ class Prediction(Response):
     expected_benefit: float | None = None
     urgency: int | None = None
     policy_rules: list[str] = []
+    source: Literal["nightly", "computed"] | None = Field(
+        None, description="'nightly': the stored score of the latest nightly run, served because nothing it was "
+                          "computed from has changed since; 'computed': scored now from the latest data")
 
 
 class BatchPrediction(Response):

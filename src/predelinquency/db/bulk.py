@@ -56,3 +56,21 @@ def copy_out(conn: Connection, query: str, params: dict | None = None,
         return pl.DataFrame(schema=schema or {})
     buf.seek(0)
     return pl.read_csv(buf, schema_overrides=schema, try_parse_dates=True)
+
+
+# up to this many customers a plain fetch beats COPY (whose CSV round trip costs ~3 ms a table even for one row);
+# beyond it, building Python tuples of ~90 daily rows per customer costs more than the COPY
+FETCH_MAX_CUSTOMERS = 20
+
+
+def read_frame(conn: Connection, query: str, params: dict, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """The query's rows as a frame: fetched for a few customers, through COPY for many.
+
+    params["ids"] (a list of customer ids, or None for all) decides which; params are bound by psycopg.
+    """
+    ids = params.get("ids")
+    if ids is not None and len(ids) <= FETCH_MAX_CUSTOMERS:
+        with _raw(conn).cursor() as cur:
+            cur.execute(query, params)
+            return pl.DataFrame(cur.fetchall(), schema=schema, orient="row")
+    return copy_out(conn, query, params, schema)

@@ -15,6 +15,8 @@ from predelinquency.settings import Settings
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _engines: dict[str, Engine] = {}
+# connections an engine keeps open; more concurrent users get overflow connections, opened and closed each time
+POOL_SIZE = 5
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -87,7 +89,7 @@ def get_engine(settings: Settings) -> Engine:
     with _lock:
         engine = _engines.get(url)
         if engine is None:
-            engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+            engine = create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=10)
             _engines[url] = engine
     return engine
 

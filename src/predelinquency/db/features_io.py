@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import polars as pl
-import psycopg
 from sqlalchemy import Connection
 
-from predelinquency.db.bulk import copy_out
+from predelinquency.db.bulk import read_frame
 from predelinquency.features.build import compute_features
 from predelinquency.features.window import FLOW_COLUMNS, LEVEL_COLUMNS, WINDOW_DAYS, Panel, build_panel
 from predelinquency.settings import Settings, get_settings
@@ -62,23 +61,6 @@ def _columns(schema: dict[str, pl.DataType]) -> str:
     return ", ".join(schema)
 
 
-# up to this many customers a plain fetch beats COPY (whose CSV round trip costs ~3 ms a table even for one row);
-# beyond it, building Python tuples of ~90 daily rows per customer costs more than the COPY
-FETCH_MAX_CUSTOMERS = 20
-
-
-def _read(conn: Connection, query: str, params: dict, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    """The query's rows as a frame: fetched for a few customers, through COPY for many (params bound by psycopg)."""
-    ids = params.get("ids")
-    if ids is not None and len(ids) <= FETCH_MAX_CUSTOMERS:
-        with conn.connection.driver_connection.cursor() as cur:
-            cur.execute(query, params)
-            return pl.DataFrame(cur.fetchall(), schema=schema, orient="row")
-    # bulk.copy_out binds through Cursor.mogrify, which only psycopg's ClientCursor has; bind here instead
-    bound = psycopg.ClientCursor(conn.connection.driver_connection).mogrify(query, params)
-    return copy_out(conn, bound, None, schema)
-
-
 def load_feature_inputs(conn: Connection, as_of_min: date, as_of_max: date, customer_ids: list[int] | None = None,
                         *, window_days: int = WINDOW_DAYS, payments_due_before: date | None = None) -> FeatureInputs:
     """Daily rows for [as_of_min - window_days, as_of_max), and the customers, accounts and payments of customer_ids.
@@ -93,12 +75,12 @@ def load_feature_inputs(conn: Connection, as_of_min: date, as_of_max: date, cust
                     "ids": list(customer_ids) if customer_ids is not None else None}
     # the filter is chosen here, not in SQL, so the planner sees a plain index condition
     only = "customer_id = ANY(%(ids)s::bigint[])" if customer_ids is not None else "true"
-    daily = _read(conn, f"SELECT {_columns(DAILY_SCHEMA)} FROM daily_balances "
+    daily = read_frame(conn, f"SELECT {_columns(DAILY_SCHEMA)} FROM daily_balances "
                         f"WHERE day >= %(lo)s AND day < %(hi)s AND {only}", params, DAILY_SCHEMA)
-    customers = _read(conn, f"SELECT {_columns(CUSTOMER_SCHEMA)} FROM customers WHERE {only} ORDER BY customer_id",
+    customers = read_frame(conn, f"SELECT {_columns(CUSTOMER_SCHEMA)} FROM customers WHERE {only} ORDER BY customer_id",
                       params, CUSTOMER_SCHEMA)
-    accounts = _read(conn, f"SELECT {_columns(ACCOUNT_SCHEMA)} FROM accounts WHERE {only}", params, ACCOUNT_SCHEMA)
-    payments = _read(conn, f"SELECT {_columns(PAYMENT_SCHEMA)} FROM payments "
+    accounts = read_frame(conn, f"SELECT {_columns(ACCOUNT_SCHEMA)} FROM accounts WHERE {only}", params, ACCOUNT_SCHEMA)
+    payments = read_frame(conn, f"SELECT {_columns(PAYMENT_SCHEMA)} FROM payments "
                            f"WHERE due_date < %(due_hi)s AND {only}", params, PAYMENT_SCHEMA)
     return FeatureInputs(daily=daily, customers=customers, accounts=accounts, payments=payments,
                          start=start, end=as_of_max)

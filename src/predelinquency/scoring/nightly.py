@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 from sqlalchemy import Connection, Engine, text
 
-from predelinquency.db.bulk import copy_in, copy_out
+from predelinquency.db.bulk import copy_in, read_frame
 from predelinquency.db.features_io import load_feature_inputs
 from predelinquency.db.rollup import refresh_daily_balances
 from predelinquency.errors import PdeError
@@ -29,6 +29,7 @@ from predelinquency.model.registry import load_model
 from predelinquency.monitoring.drift import DriftAccumulator
 from predelinquency.monitoring.runs import RunRecorder, recorded_run
 from predelinquency.scoring.decide import decide
+from predelinquency.scoring.stored import bump_score_history, data_version, settings_digest
 from predelinquency.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ def shard_customer_ids(conn: Connection, shard: int, n_shards: int) -> np.ndarra
 
 def previous_scores(conn: Connection, customer_ids: np.ndarray, as_of: date) -> pl.DataFrame:
     """customer_id, prev_pd, prev_tier, prev_score from each customer's latest run before as_of."""
-    return copy_out(
+    return read_frame(
         conn,
         "SELECT DISTINCT ON (customer_id) customer_id, pd AS prev_pd, tier AS prev_tier, score AS prev_score "
         "FROM risk_scores WHERE as_of < %(d)s AND as_of >= %(d)s - 90 AND customer_id = ANY(%(ids)s) "
@@ -91,7 +92,7 @@ def previous_scores(conn: Connection, customer_ids: np.ndarray, as_of: date) -> 
 
 def score_ids(conn: Connection, settings: Settings, model: PDModel, as_of: date,
               customer_ids: np.ndarray) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(decided rows, every computed feature) for these customers at as_of."""
+    """(decided rows with last_data_day, every computed feature) for these customers at as_of."""
     inputs = load_feature_inputs(conn, as_of, as_of, customer_ids.tolist())
     panel = build_panel(inputs.daily, customer_ids)
     feats = compute_features(panel, as_of, inputs.customers, inputs.accounts, inputs.payments,
@@ -103,18 +104,26 @@ def score_ids(conn: Connection, settings: Settings, model: PDModel, as_of: date,
     pd_, contrib = model.explain(X)
     rows = decide(feats, pd_, contrib, model.feature_names, inputs.accounts,
                   previous_scores(conn, customer_ids, as_of), as_of, settings)
-    return rows, feats
+    # each customer's latest data day: where it is as_of - 1 the row is also their default-as_of score
+    last = inputs.daily.group_by("customer_id").agg(pl.col("day").max().alias("last_data_day"))
+    return rows.join(last, on="customer_id", how="left", maintain_order="left"), feats
 
 
 def _score_shard(conn: Connection, settings: Settings, model: PDModel, as_of: date, shard: int,
-                 n_shards: int, run_id: int, drift: DriftAccumulator) -> pl.DataFrame:
-    """Scores one shard and COPYs its rows; returns the rows written."""
+                 n_shards: int, run_id: int, version_now: int, at_latest: bool,
+                 drift: DriftAccumulator) -> pl.DataFrame:
+    """Scores one shard and COPYs its rows; returns the rows written.
+
+    at_latest: as_of is the day after the latest data, so each customer's window holds their latest day.
+    """
     ids = shard_customer_ids(conn, shard, n_shards)
     if len(ids) == 0:
         return pl.DataFrame()
     rows, feats = score_ids(conn, settings, model, as_of, ids)
     rows = rows.with_columns(pl.lit(as_of).alias("as_of"), pl.lit(model.version).alias("model_version"),
-                             pl.lit(run_id).alias("batch_run_id"))
+                             pl.lit(run_id).alias("batch_run_id"), pl.lit(version_now).alias("data_version"))
+    if not at_latest:  # a backfill: the window ends before the customer's real latest data, which is unknown here
+        rows = rows.with_columns(pl.lit(None, pl.Date).alias("last_data_day"))
     copy_in(conn, "risk_scores", rows)
     drift.add(rows["score"].to_numpy(), feats)
     return rows
@@ -123,7 +132,8 @@ def _score_shard(conn: Connection, settings: Settings, model: PDModel, as_of: da
 def run_nightly(engine: Engine, settings: Settings, actor: str, as_of: date | None = None,
                 progress_to_stderr: bool = False) -> NightlyResult:
     """Scores every active customer at as_of (default: the day after the latest data) and records the run."""
-    params = {"as_of": str(as_of) if as_of else "latest", "shards": settings.nightly.shards}
+    params = {"as_of": str(as_of) if as_of else "latest", "shards": settings.nightly.shards,
+              "settings_digest": settings_digest(settings)}  # lets the API reuse the rows (scoring/stored.py)
     with recorded_run(engine, "nightly", actor, params) as rec, engine.begin() as conn:
         return _nightly(conn, rec, settings, as_of)
 
@@ -144,6 +154,10 @@ def _nightly(conn: Connection, rec: RunRecorder, settings: Settings, as_of: date
     n_active = conn.execute(text("SELECT count(*) FROM customers WHERE is_active")).scalar_one()
     n_shards = max(settings.nightly.shards, math.ceil(n_active / MAX_SHARD_CUSTOMERS))
     rec.progress(0.02, f"scoring {n_active} customers at {as_of} with {model.version} in {n_shards} shards")
+    latest_scored = conn.execute(text("SELECT max(as_of) FROM risk_scores")).scalar()
+    if latest_scored is not None and as_of < latest_scored:
+        bump_score_history(conn)  # a backfill changes the previous score of every later row
+    version_now = data_version(conn)  # what these scores are computed from (scoring/stored.py)
     with rec.stage("replace_previous_run") as st:
         st["rows"] = conn.execute(text(
             "DELETE FROM risk_scores WHERE as_of = :d AND model_version = :v"),
@@ -154,7 +168,8 @@ def _nightly(conn: Connection, rec: RunRecorder, settings: Settings, as_of: date
     total = 0
     with rec.stage("score_shards") as st:
         for shard in range(n_shards):
-            rows = _score_shard(conn, settings, model, as_of, shard, n_shards, rec.run_id, drift)
+            rows = _score_shard(conn, settings, model, as_of, shard, n_shards, rec.run_id, version_now,
+                                as_of == last + timedelta(days=1), drift)
             total += rows.height
             for t, c in rows.group_by("tier").len().iter_rows() if rows.height else []:
                 tiers[t] = tiers.get(t, 0) + c

@@ -1,6 +1,8 @@
 """Scoring on demand for the API: one customer, a batch of customers, or a bare feature payload.
 
-Same features, model and decisions as the nightly job; nothing is written.
+Same features, model and decisions as the nightly job; nothing is written. A customer whose nightly score is
+still current (nothing it was computed from has changed, see scoring/stored.py) gets that stored row, marked
+source 'nightly'; the others are computed now, source 'computed'. Both are the same result.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from predelinquency.scoring.nightly import score_ids
 from predelinquency.scoring.policy import apply_policy
 from predelinquency.scoring.reasons import reason_codes
 from predelinquency.scoring.scale import pd_to_score, pd_to_tier, score_to_band
+from predelinquency.scoring.stored import stored_latest, stored_scores
 from predelinquency.settings import Settings
 
 MAX_BATCH = 1_000
@@ -31,50 +34,69 @@ MAX_BATCH = 1_000
 def _rows_to_dicts(rows: pl.DataFrame, as_of: date, version: str | None) -> list[dict[str, Any]]:
     """API-shaped results: reasons and policy rules as lists, missing previous values as None."""
     out = []
-    for r in rows.iter_rows(named=True):
+    for r in rows.drop("last_data_day").iter_rows(named=True):
         r["reasons"] = json.loads(r["reasons"])
         r["policy_rules"] = [p for p in r["policy_rules"].strip("{}").split(",") if p]
         r["as_of"] = as_of
         r["model_version"] = version
+        r["source"] = "computed"
         out.append(r)
     return out
 
 
-def _default_as_of(conn: Connection, customer_ids: list[int]) -> date:
-    """The day after the customers' latest daily data (an index lookup per customer, not a table scan)."""
-    last = conn.execute(text(
-        "SELECT max(d) FROM (SELECT (SELECT max(day) FROM daily_balances b WHERE b.customer_id = c) AS d "
-        "FROM unnest(CAST(:ids AS bigint[])) AS c) t"), {"ids": customer_ids}).scalar()
-    if last is None:
-        raise PdeError("there is no banking data for these customers yet")
-    return last + timedelta(days=1)
+def _latest_days(conn: Connection, customer_ids: list[int]) -> dict[int, date | None]:
+    """Each known customer's latest day of daily data (None: none yet); unknown ids are absent.
+
+    One round trip for both questions a request asks first; an index lookup per customer, not a table scan.
+    """
+    return dict(conn.execute(text(
+        "SELECT c.customer_id, (SELECT max(day) FROM daily_balances b WHERE b.customer_id = c.customer_id) "
+        "FROM customers c WHERE c.customer_id = ANY(CAST(:ids AS bigint[]))"), {"ids": customer_ids}).tuples().all())
 
 
 def score_customers(conn: Connection, settings: Settings, customer_ids: list[int], model: PDModel | None = None,
-                    as_of: date | None = None) -> list[dict[str, Any]]:
-    """Score, tier, reasons and recommended action per customer, in the order asked; NotFound names unknown ids."""
+                    as_of: date | None = None, reuse_stored: bool = True) -> list[dict[str, Any]]:
+    """Score, tier, reasons and recommended action per customer, in the order asked; NotFound names unknown ids.
+
+    reuse_stored=False computes every customer even when their nightly score is current.
+    """
     if not customer_ids:
         return []
     if len(customer_ids) > MAX_BATCH:
         raise PdeError(f"at most {MAX_BATCH} customers per request; got {len(customer_ids)}")
-    known = set(conn.execute(text("SELECT customer_id FROM customers WHERE customer_id = ANY(:ids)"),
-                             {"ids": list(customer_ids)}).scalars())
-    unknown = [c for c in customer_ids if c not in known]
+    model = model or load_model(settings, conn)
+    reuse = reuse_stored and model.version is not None
+    by_id: dict[int, dict[str, Any]] = {}
+    # stored rows first: for the API's usual request (one customer, no as_of) that is the only query
+    if reuse and as_of is None and len(set(customer_ids)) == 1:
+        by_id = stored_latest(conn, settings, model.version, customer_ids[0])
+    elif reuse and as_of is not None:
+        by_id = stored_scores(conn, settings, model.version, as_of, customer_ids)
+    if len(by_id) == len(set(customer_ids)):
+        return [by_id[c] for c in customer_ids]
+    latest = _latest_days(conn, list(customer_ids))
+    unknown = [c for c in customer_ids if c not in latest]
     if unknown:
         shown = ", ".join(map(str, unknown[:10])) + (" …" if len(unknown) > 10 else "")
         raise NotFound(f"unknown customer{'s' if len(unknown) > 1 else ''}: {shown}")
-    model = model or load_model(settings, conn)
-    as_of = as_of or _default_as_of(conn, list(customer_ids))
-    ids = np.unique(np.asarray(customer_ids, dtype=np.int64))
-    rows, _ = score_ids(conn, settings, model, as_of, ids)
-    by_id = {r["customer_id"]: r for r in _rows_to_dicts(rows, as_of, model.version)}
+    if as_of is None:  # the day after the latest data of any of them
+        days = [d for d in latest.values() if d is not None]
+        if not days:
+            raise PdeError("there is no banking data for these customers yet")
+        as_of = max(days) + timedelta(days=1)
+        if reuse and len(customer_ids) > 1:
+            by_id = stored_scores(conn, settings, model.version, as_of, customer_ids)
+    rest = np.unique(np.asarray([c for c in customer_ids if c not in by_id], dtype=np.int64))
+    if len(rest):
+        rows, _ = score_ids(conn, settings, model, as_of, rest)
+        by_id.update((r["customer_id"], r) for r in _rows_to_dicts(rows, as_of, model.version))
     return [by_id[c] for c in customer_ids]
 
 
 def score_customer(conn: Connection, settings: Settings, customer_id: int, model: PDModel | None = None,
-                   as_of: date | None = None) -> dict[str, Any]:
-    """The fresh score, tier, reasons and recommended action of one customer (NotFound if unknown)."""
-    return score_customers(conn, settings, [customer_id], model, as_of)[0]
+                   as_of: date | None = None, reuse_stored: bool = True) -> dict[str, Any]:
+    """The current score, tier, reasons and recommended action of one customer (NotFound if unknown)."""
+    return score_customers(conn, settings, [customer_id], model, as_of, reuse_stored)[0]
 
 
 def score_feature_payload(settings: Settings, model: PDModel, features: dict[str, float | None]) -> dict[str, Any]:
@@ -107,4 +129,5 @@ def score_feature_payload(settings: Settings, model: PDModel, features: dict[str
         "policy_rules": fired[0],
         "reasons": reason_codes(contrib, X.to_numpy().astype(np.float64), model.feature_names, registry.get)[0],
         "recommended_action": NO_ACTION,
+        "source": "computed",
     }

@@ -24,7 +24,7 @@ router = APIRouter(tags=["portfolio"])
 @router.get("/stats", response_model=PortfolioStats, responses=responses())
 async def stats(caller: Authenticated) -> dict[str, Any]:
     """Portfolio figures from the champion model's latest nightly scores, and the open workload."""
-    return await caller.run(lambda conn, user: queries.portfolio_stats(conn))
+    return await caller.read(lambda conn, user: queries.portfolio_stats(conn))
 
 
 @router.get("/customers/{customer_id}/history", response_model=CustomerHistory, responses=responses(404))
@@ -33,7 +33,7 @@ async def customer_history(
     caller: Authenticated,
 ) -> dict[str, Any]:
     """The customer's daily scores over time, oldest first (404 for an unknown customer)."""
-    scores = await caller.run(lambda conn, user: queries.customer_history(conn, customer_id, query.limit))
+    scores = await caller.read(lambda conn, user: queries.customer_history(conn, customer_id, query.limit))
     return {"customer_id": customer_id, "scores": scores}
 
 
@@ -43,4 +43,4 @@ async def high_risk_customers(query: Annotated[HighRiskQuery, Query()], caller: 
 
     Unknown query parameters are refused (422), so a misspelt filter is never silently ignored.
     """
-    return await caller.run(lambda conn, user: queries.high_risk_customers(conn, query.limit, query.tier))
+    return await caller.read(lambda conn, user: queries.high_risk_customers(conn, query.limit, query.tier))

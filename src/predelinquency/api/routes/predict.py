@@ -75,7 +75,7 @@ async def predict(body: PredictRequest, caller: Authenticated, state: State) -> 
         # any registered feature is accepted (policy rules may read ones the model does not)
         check_feature_names(list(body.features), [*model.feature_names, *FEATURE_NAMES], model.version)
         return plain(score_feature_payload(state.settings, model, dict(body.features)))
-    return await caller.run(work)
+    return await caller.read(work)
 
 
 @router.post("/batch-predict", response_model=BatchPrediction, responses=responses(400, 404, 503))
@@ -89,4 +89,4 @@ async def batch_predict(body: BatchPredictRequest, caller: Authenticated, state:
         model = champion(state, conn)
         results = plain(score_customers(conn, state.settings, ids, model=model))
         return {"model_version": model.version, "count": len(results), "results": results}
-    return await caller.run(work)
+    return await caller.read(work)

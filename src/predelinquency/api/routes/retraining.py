@@ -16,7 +16,7 @@ router = APIRouter(prefix="/retraining", tags=["retraining"])
 @router.get("/status", response_model=RetrainingStatus, responses=responses())
 async def retraining_status(caller: Authenticated, state: State) -> dict[str, Any]:
     """Whether a training job runs now, the newest train run's progress, and the last API trigger's outcome."""
-    return await caller.run(lambda conn, user: state.retrainer.status(conn))
+    return await caller.read(lambda conn, user: state.retrainer.status(conn))
 
 
 @router.post("/trigger", status_code=202, response_model=RetrainingTrigger, responses=responses(403, 409, 503))
