@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import Connection, Engine, create_engine, text
 
 from predelinquency.db.bulk import copy_in
+from predelinquency.db.features_io import load_feature_inputs
 from predelinquency.model.registry import load_model
 from predelinquency.scoring.nightly import run_nightly
 from predelinquency.scoring.single import score_customer, score_customers
-from predelinquency.scoring.stored import data_version, stored_latest
+from predelinquency.scoring.stored import data_version, input_digests, stored_latest
 from predelinquency.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -75,28 +76,48 @@ def test_a_current_nightly_score_is_served_and_is_what_scoring_now_gives(conn, d
         same_result(s, f)
 
 
-@pytest.mark.parametrize("write", [
-    "UPDATE accounts SET outstanding = outstanding * 2 WHERE customer_id = :c",
-    "UPDATE payments SET status = status WHERE customer_id = :c",
-    "UPDATE customers SET monthly_income = monthly_income WHERE customer_id = :c",
-    "DELETE FROM daily_balances WHERE customer_id = :c AND day = (SELECT max(day) FROM daily_balances)",
+@pytest.mark.parametrize(("write", "changes_inputs"), [
+    ("UPDATE accounts SET outstanding = outstanding * 2 WHERE customer_id = :c", True),
+    ("DELETE FROM daily_balances WHERE customer_id = :c AND day = (SELECT max(day) FROM daily_balances)", True),
+    ("UPDATE payments SET status = status WHERE customer_id = :c", False),
+    ("UPDATE customers SET monthly_income = monthly_income WHERE customer_id = :c", False),
 ])
-def test_any_write_to_what_features_read_makes_every_stored_score_stale(conn, demo_settings: Settings, demo_bank,
-                                                                        write: str):
+def test_after_any_write_only_customers_whose_inputs_changed_are_recomputed(conn, demo_settings: Settings, demo_bank,
+                                                                          write: str, changes_inputs: bool):
     model = load_model(demo_settings, conn)
     cid, other = sample_ids(conn, demo_bank.as_of, 3)[:2]
     before = score_customer(conn, demo_settings, cid, model=model)
     version = data_version(conn)
     conn.execute(text(write), {"c": cid})
     assert data_version(conn) == version + 1
+    # the one-read path is off for everybody: the write count moved on
+    assert stored_latest(conn, demo_settings, model.version, other) == {}
+    # untouched customers (and rows a statement rewrote unchanged) still get their stored row, after one load
+    untouched = score_customer(conn, demo_settings, other, model=model)
+    same_result(untouched, score_customer(conn, demo_settings, other, model=model, reuse_stored=False))
     after = score_customer(conn, demo_settings, cid, model=model)
-    assert after["source"] == "computed"
-    # the counter is per table, not per customer: other customers are recomputed too (correct, if slower)
-    assert score_customer(conn, demo_settings, other, model=model)["source"] == "computed"
+    assert after["source"] == ("computed" if changes_inputs else "nightly")
     if "outstanding" in write:
         assert after["exposure"] == pytest.approx(2 * before["exposure"])
     if "DELETE FROM daily_balances" in write:  # the customer's latest day moved back: so does their as_of
         assert after["as_of"] == before["as_of"] - timedelta(days=1)
+    # a batch mixes both
+    batch = score_customers(conn, demo_settings, [cid, other], model=model)
+    assert [r["source"] for r in batch] == [after["source"], "nightly"]
+
+
+def test_the_nightly_digest_is_what_loading_the_customer_now_gives(conn, demo_settings: Settings, demo_bank):
+    ids = conn.execute(text("SELECT customer_id FROM risk_scores WHERE as_of = :d AND model_version = :v "
+                            "ORDER BY customer_id LIMIT 40"), {"d": demo_bank.as_of, "v": demo_bank.model_version}
+                       ).scalars().all()
+    stored = dict(conn.execute(text("SELECT customer_id, inputs_digest FROM risk_scores WHERE as_of = :d "
+                                    "AND model_version = :v AND customer_id = ANY(:ids)"),
+                               {"d": demo_bank.as_of, "v": demo_bank.model_version, "ids": ids}).tuples().all())
+    # the nightly read its shards through COPY; one customer is a plain fetch, 40 go through COPY again
+    one = input_digests(load_feature_inputs(conn, demo_bank.as_of, demo_bank.as_of, [ids[0]]))
+    assert one.rows() == [(ids[0], stored[ids[0]])]
+    many = dict(input_digests(load_feature_inputs(conn, demo_bank.as_of, demo_bank.as_of, ids)).rows())
+    assert many == stored and len(set(many.values())) == len(ids)
 
 
 def test_settings_other_than_the_run_s_are_not_served(conn, demo_settings: Settings, demo_bank):
@@ -115,21 +136,27 @@ def test_another_model_s_scores_are_not_served(conn, demo_settings: Settings, de
     assert r["source"] == "computed" and r["model_version"] == demo_bank.challenger
 
 
-def test_a_backfill_makes_later_scores_stale_until_they_are_rerun(eng: Engine, demo_settings: Settings, demo_bank):
+def test_a_new_earlier_run_changes_the_previous_score_so_later_rows_are_recomputed(eng: Engine,
+                                                                                   demo_settings: Settings, demo_bank):
     with eng.connect() as c:
         cid = sample_ids(c, demo_bank.as_of, 2)[0]
         model = load_model(demo_settings, c)
         assert stored_latest(c, demo_settings, model.version, cid)
-    # rescoring an earlier day may change the previous score, change and urgency of every later row
-    run_nightly(eng, demo_settings, "system:test", demo_bank.as_ofs[0])
+    # a run between the last two becomes the latest rows' previous score: their change and urgency are stale
+    between = demo_bank.as_of - timedelta(days=3)
+    run_nightly(eng, demo_settings, "system:test", between)
     with eng.connect() as c:
         assert stored_latest(c, demo_settings, model.version, cid) == {}
-        assert score_customer(c, demo_settings, cid, model=model)["source"] == "computed"
-        # the backfilled rows serve explicit requests for their day, never the default one
-        assert score_customer(c, demo_settings, cid, model=model, as_of=demo_bank.as_ofs[0])["source"] == "nightly"
+        now = score_customer(c, demo_settings, cid, model=model)
+        prev_pd = c.execute(text("SELECT pd FROM risk_scores WHERE as_of = :d AND customer_id = :c"),
+                            {"d": between, "c": cid}).scalar_one()
+        assert now["source"] == "computed" and now["prev_pd"] == pytest.approx(prev_pd)
+        # the new run's own rows serve explicit requests for their day, never the default one
+        assert score_customer(c, demo_settings, cid, model=model, as_of=between)["source"] == "nightly"
     run_nightly(eng, demo_settings, "system:test")
     with eng.connect() as c:
         assert score_customer(c, demo_settings, cid, model=model)["source"] == "nightly"
+        assert stored_latest(c, demo_settings, model.version, cid)
 
 
 def test_truncate_and_copy_count_as_writes(conn: Connection):

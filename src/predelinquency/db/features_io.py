@@ -55,6 +55,13 @@ class FeatureInputs:
         """The dense panel of every loaded customer over [start, end), customers without rows included."""
         return build_panel(self.daily, self.customers["customer_id"].to_numpy(), self.start, self.end)
 
+    def only(self, customer_ids: list[int]) -> FeatureInputs:
+        """The same inputs restricted to these customers."""
+        keep = pl.col("customer_id").is_in(customer_ids)
+        return FeatureInputs(daily=self.daily.filter(keep), customers=self.customers.filter(keep),
+                             accounts=self.accounts.filter(keep), payments=self.payments.filter(keep),
+                             start=self.start, end=self.end)
+
 
 def _columns(schema: dict[str, pl.DataType]) -> str:
     """The SELECT list for a schema (names are ours, never user input)."""

@@ -19,7 +19,7 @@ import polars as pl
 from sqlalchemy import Connection, Engine, text
 
 from predelinquency.db.bulk import copy_in, read_frame
-from predelinquency.db.features_io import load_feature_inputs
+from predelinquency.db.features_io import FeatureInputs, load_feature_inputs
 from predelinquency.db.rollup import refresh_daily_balances
 from predelinquency.errors import PdeError
 from predelinquency.features.build import compute_features
@@ -29,7 +29,7 @@ from predelinquency.model.registry import load_model
 from predelinquency.monitoring.drift import DriftAccumulator
 from predelinquency.monitoring.runs import RunRecorder, recorded_run
 from predelinquency.scoring.decide import decide
-from predelinquency.scoring.stored import bump_score_history, data_version, settings_digest
+from predelinquency.scoring.stored import bump_score_history, data_version, input_digests, settings_digest
 from predelinquency.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -90,10 +90,13 @@ def previous_scores(conn: Connection, customer_ids: np.ndarray, as_of: date) -> 
     )
 
 
-def score_ids(conn: Connection, settings: Settings, model: PDModel, as_of: date,
-              customer_ids: np.ndarray) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(decided rows with last_data_day, every computed feature) for these customers at as_of."""
-    inputs = load_feature_inputs(conn, as_of, as_of, customer_ids.tolist())
+def score_ids(conn: Connection, settings: Settings, model: PDModel, as_of: date, customer_ids: np.ndarray,
+              inputs: FeatureInputs | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(decided rows with last_data_day and inputs_digest, every computed feature) for these customers at as_of.
+
+    inputs: already loaded for exactly these customers (default: loaded here).
+    """
+    inputs = inputs or load_feature_inputs(conn, as_of, as_of, customer_ids.tolist())
     panel = build_panel(inputs.daily, customer_ids)
     feats = compute_features(panel, as_of, inputs.customers, inputs.accounts, inputs.payments,
                              window_days=settings.features.window_days, grace_days=settings.simulation.grace_days)
@@ -104,9 +107,12 @@ def score_ids(conn: Connection, settings: Settings, model: PDModel, as_of: date,
     pd_, contrib = model.explain(X)
     rows = decide(feats, pd_, contrib, model.feature_names, inputs.accounts,
                   previous_scores(conn, customer_ids, as_of), as_of, settings)
-    # each customer's latest data day: where it is as_of - 1 the row is also their default-as_of score
+    # each customer's latest data day (where it is as_of - 1 the row is also their default-as_of score) and
+    # the digest of the rows scored: both let later requests reuse the stored row (scoring/stored.py)
     last = inputs.daily.group_by("customer_id").agg(pl.col("day").max().alias("last_data_day"))
-    return rows.join(last, on="customer_id", how="left", maintain_order="left"), feats
+    rows = (rows.join(last, on="customer_id", how="left", maintain_order="left")
+            .join(input_digests(inputs), on="customer_id", how="left", maintain_order="left"))
+    return rows, feats
 
 
 def _score_shard(conn: Connection, settings: Settings, model: PDModel, as_of: date, shard: int,

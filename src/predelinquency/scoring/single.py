@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 from sqlalchemy import Connection, text
 
+from predelinquency.db.features_io import load_feature_inputs
 from predelinquency.errors import NotFound, PdeError
 from predelinquency.features import registry
 from predelinquency.model.pd_model import PDModel
@@ -25,7 +26,7 @@ from predelinquency.scoring.nightly import score_ids
 from predelinquency.scoring.policy import apply_policy
 from predelinquency.scoring.reasons import reason_codes
 from predelinquency.scoring.scale import pd_to_score, pd_to_tier, score_to_band
-from predelinquency.scoring.stored import stored_latest, stored_scores
+from predelinquency.scoring.stored import input_digests, stored_by_digest, stored_latest, stored_scores
 from predelinquency.settings import Settings
 
 MAX_BATCH = 1_000
@@ -34,7 +35,7 @@ MAX_BATCH = 1_000
 def _rows_to_dicts(rows: pl.DataFrame, as_of: date, version: str | None) -> list[dict[str, Any]]:
     """API-shaped results: reasons and policy rules as lists, missing previous values as None."""
     out = []
-    for r in rows.drop("last_data_day").iter_rows(named=True):
+    for r in rows.drop("last_data_day", "inputs_digest").iter_rows(named=True):
         r["reasons"] = json.loads(r["reasons"])
         r["policy_rules"] = [p for p in r["policy_rules"].strip("{}").split(",") if p]
         r["as_of"] = as_of
@@ -86,9 +87,15 @@ def score_customers(conn: Connection, settings: Settings, customer_ids: list[int
         as_of = max(days) + timedelta(days=1)
         if reuse and len(customer_ids) > 1:
             by_id = stored_scores(conn, settings, model.version, as_of, customer_ids)
-    rest = np.unique(np.asarray([c for c in customer_ids if c not in by_id], dtype=np.int64))
-    if len(rest):
-        rows, _ = score_ids(conn, settings, model, as_of, rest)
+    rest = sorted({c for c in customer_ids if c not in by_id})
+    if rest:
+        inputs = load_feature_inputs(conn, as_of, as_of, rest)
+        if reuse:  # data changed somewhere: reuse the stored rows of customers whose own inputs did not
+            by_id.update(stored_by_digest(conn, settings, model.version, as_of, input_digests(inputs)))
+            rest = [c for c in rest if c not in by_id]
+            inputs = inputs.only(rest)
+    if rest:
+        rows, _ = score_ids(conn, settings, model, as_of, np.asarray(rest, dtype=np.int64), inputs)
         by_id.update((r["customer_id"], r) for r in _rows_to_dicts(rows, as_of, model.version))
     return [by_id[c] for c in customer_ids]
 
