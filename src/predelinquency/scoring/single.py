@@ -92,8 +92,10 @@ def score_customers(conn: Connection, settings: Settings, customer_ids: list[int
         inputs = load_feature_inputs(conn, as_of, as_of, rest)
         if reuse:  # data changed somewhere: reuse the stored rows of customers whose own inputs did not
             by_id.update(stored_by_digest(conn, settings, model.version, as_of, input_digests(inputs)))
+            before = len(rest)
             rest = [c for c in rest if c not in by_id]
-            inputs = inputs.only(rest)
+            if rest and len(rest) < before:
+                inputs = inputs.only(rest)
     if rest:
         rows, _ = score_ids(conn, settings, model, as_of, np.asarray(rest, dtype=np.int64), inputs)
         by_id.update((r["customer_id"], r) for r in _rows_to_dicts(rows, as_of, model.version))

@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+import numpy as np
 import polars as pl
 from sqlalchemy import Connection, RowMapping, text
 
@@ -48,7 +49,7 @@ _LATEST_SQL = text(_SELECT + "WHERE customer_id = :c AND last_data_day = as_of -
 
 # every input row of a customer, hashed and summed per table (order-free), then the four sums hashed together
 DIGEST_SEED = 20_261_123
-_DIGEST_TABLES = ("daily", "customers", "accounts", "payments")
+_DIGEST_MIX = np.uint64(0x9E3779B97F4A7C15)  # odd, so folding a table in never loses the digest so far
 _DIGEST_SQL = text(
     f"SELECT {', '.join('r.' + c for c in RESULT_COLUMNS)}, r.batch_run_id FROM risk_scores r "
     "JOIN unnest(CAST(:ids AS bigint[]), CAST(:digests AS bigint[])) AS d(customer_id, digest) "
@@ -118,19 +119,23 @@ def stored_latest(conn: Connection, settings: Settings, model_version: str,
 def input_digests(inputs: FeatureInputs) -> pl.DataFrame:
     """customer_id, inputs_digest (Int64) for every customer of inputs: any change to an input row changes it.
 
-    Depends only on the rows, not their order or how they were read (fetch or COPY give the same values).
-    Polars keeps hash_rows stable within a version only; after an upgrade the digests simply stop matching.
+    Row hashes are summed per customer and table (so row order and the way rows were read, fetch or COPY, do
+    not matter), then the tables are folded in a fixed order; all arithmetic wraps modulo 2**64. Polars keeps
+    hash_rows stable within a version only: after an upgrade the digests simply stop matching.
     """
-    frames = dict(zip(_DIGEST_TABLES, (inputs.daily, inputs.customers, inputs.accounts, inputs.payments),
-                      strict=True))
-    out = inputs.customers.select("customer_id")
-    for name, frame in frames.items():
-        # 56-bit row hashes: the sum over a customer's rows (hundreds at most) stays within 64 bits
-        sums = pl.DataFrame({"customer_id": frame["customer_id"], name: frame.hash_rows(seed=DIGEST_SEED) // 256}
-                            ).group_by("customer_id").agg(pl.col(name).sum())
-        out = out.join(sums, on="customer_id", how="left", maintain_order="left")
-    combined = out.select(pl.col(*_DIGEST_TABLES).fill_null(0)).hash_rows(seed=DIGEST_SEED)
-    return pl.DataFrame({"customer_id": out["customer_id"], "inputs_digest": combined.reinterpret(signed=True)})
+    ids = inputs.customers["customer_id"].to_numpy().astype(np.int64)
+    order = np.argsort(ids, kind="stable")
+    digest = np.zeros(len(ids), dtype=np.uint64)
+    for frame in (inputs.daily, inputs.customers, inputs.accounts, inputs.payments):
+        rows = frame["customer_id"].to_numpy().astype(np.int64)
+        at = order[np.searchsorted(ids, rows, sorter=order).clip(max=max(len(ids) - 1, 0))]
+        if len(rows) and not (ids[at] == rows).all():
+            raise ValueError("input rows of customers that are not among the loaded customers")
+        sums = np.zeros(len(ids), dtype=np.uint64)
+        np.add.at(sums, at, frame.hash_rows(seed=DIGEST_SEED).to_numpy())
+        with np.errstate(over="ignore"):
+            digest = digest * _DIGEST_MIX + sums
+    return pl.DataFrame({"customer_id": ids, "inputs_digest": digest.view(np.int64)})
 
 
 def stored_by_digest(conn: Connection, settings: Settings, model_version: str, as_of: date,
