@@ -61,8 +61,10 @@ def champion(state: ApiState, conn: Connection) -> PDModel:
 async def predict(body: PredictRequest, caller: Authenticated, state: State) -> dict[str, Any]:
     """Score one customer from the database (`customer_id`) or a feature payload (`features`).
 
-    A customer is scored on features computed now from their latest data, with score, tier, reasons and the
-    recommended action; a payload is scored with the champion model, missing features counting as unknown.
+    A customer is scored as of the day after their latest data, with score, tier, reasons and the recommended
+    action: the nightly run's stored row while nothing it was computed from has changed (`source: nightly`,
+    identical to scoring now), else computed now (`source: computed`). A payload is scored with the champion
+    model, missing features counting as unknown.
     """
     def work(conn: Connection, user: User) -> dict[str, Any]:
         from predelinquency.scoring.single import score_customer, score_feature_payload  # with the model libraries
