@@ -29,7 +29,13 @@ from predelinquency.model.registry import load_model
 from predelinquency.monitoring.drift import DriftAccumulator
 from predelinquency.monitoring.runs import RunRecorder, recorded_run
 from predelinquency.scoring.decide import decide
-from predelinquency.scoring.stored import bump_score_history, data_version, input_digests, settings_digest
+from predelinquency.scoring.stored import (
+    PREVIOUS_LOOKBACK_DAYS,
+    bump_score_history,
+    data_version,
+    input_digests,
+    settings_digest,
+)
 from predelinquency.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -58,17 +64,20 @@ def latest_data_day(conn: Connection) -> date | None:
     return conn.execute(text("SELECT max(day) FROM daily_balances")).scalar()
 
 
-def bring_rollup_up_to_date(conn: Connection) -> int:
-    """Days added to daily_balances from transactions newer than the rollup's last day (usually one)."""
+def bring_rollup_up_to_date(conn: Connection) -> tuple[int, date | None]:
+    """(days added to daily_balances from newer transactions, usually one; the rollup's latest day after that).
+
+    Returns the latest day too, so the caller need not scan daily_balances for it a second time.
+    """
     last_daily = latest_data_day(conn)
     last_txn = conn.execute(text(
         "SELECT max(ts)::date FROM transactions WHERE ts >= COALESCE(CAST(:d AS date), DATE '1900-01-01')"),
         {"d": last_daily}).scalar()
     if last_txn is None or (last_daily is not None and last_txn <= last_daily):
-        return 0
+        return 0, last_daily
     lo = last_daily + timedelta(days=1) if last_daily else last_txn
     refresh_daily_balances(conn, lo, last_txn)
-    return (last_txn - lo).days + 1
+    return (last_txn - lo).days + 1, last_txn
 
 
 def shard_customer_ids(conn: Connection, shard: int, n_shards: int) -> np.ndarray:
@@ -83,16 +92,16 @@ def previous_scores(conn: Connection, customer_ids: np.ndarray, as_of: date) -> 
     return read_frame(
         conn,
         "SELECT DISTINCT ON (customer_id) customer_id, pd AS prev_pd, tier AS prev_tier, score AS prev_score "
-        "FROM risk_scores WHERE as_of < %(d)s AND as_of >= %(d)s - 90 AND customer_id = ANY(%(ids)s) "
+        "FROM risk_scores WHERE as_of < %(d)s AND as_of >= %(d)s - %(back)s AND customer_id = ANY(%(ids)s) "
         "ORDER BY customer_id, as_of DESC, created_at DESC",
-        {"d": as_of, "ids": customer_ids.tolist()},
+        {"d": as_of, "ids": customer_ids.tolist(), "back": PREVIOUS_LOOKBACK_DAYS},
         schema={"customer_id": pl.Int64, "prev_pd": pl.Float64, "prev_tier": pl.String, "prev_score": pl.Float64},
     )
 
 
 def score_ids(conn: Connection, settings: Settings, model: PDModel, as_of: date, customer_ids: np.ndarray,
               inputs: FeatureInputs | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(decided rows with last_data_day and inputs_digest, every computed feature) for these customers at as_of.
+    """(decided rows, every computed feature) for these customers at as_of.
 
     inputs: already loaded for exactly these customers (default: loaded here).
     """
@@ -107,11 +116,6 @@ def score_ids(conn: Connection, settings: Settings, model: PDModel, as_of: date,
     pd_, contrib = model.explain(X)
     rows = decide(feats, pd_, contrib, model.feature_names, inputs.accounts,
                   previous_scores(conn, customer_ids, as_of), as_of, settings)
-    # each customer's latest data day (where it is as_of - 1 the row is also their default-as_of score) and
-    # the digest of the rows scored: both let later requests reuse the stored row (scoring/stored.py)
-    last = inputs.daily.group_by("customer_id").agg(pl.col("day").max().alias("last_data_day"))
-    rows = (rows.join(last, on="customer_id", how="left", maintain_order="left")
-            .join(input_digests(inputs), on="customer_id", how="left", maintain_order="left"))
     return rows, feats
 
 
@@ -125,11 +129,17 @@ def _score_shard(conn: Connection, settings: Settings, model: PDModel, as_of: da
     ids = shard_customer_ids(conn, shard, n_shards)
     if len(ids) == 0:
         return pl.DataFrame()
-    rows, feats = score_ids(conn, settings, model, as_of, ids)
-    rows = rows.with_columns(pl.lit(as_of).alias("as_of"), pl.lit(model.version).alias("model_version"),
-                             pl.lit(run_id).alias("batch_run_id"), pl.lit(version_now).alias("data_version"))
-    if not at_latest:  # a backfill: the window ends before the customer's real latest data, which is unknown here
-        rows = rows.with_columns(pl.lit(None, pl.Date).alias("last_data_day"))
+    inputs = load_feature_inputs(conn, as_of, as_of, ids.tolist())
+    rows, feats = score_ids(conn, settings, model, as_of, ids, inputs)
+    # what lets later requests reuse the row (scoring/stored.py): the write count, the digest of the rows
+    # scored, and each customer's latest data day (as_of - 1 makes it their default-as_of score; unknown in a
+    # backfill, whose window ends before the customer's real latest data)
+    last = (inputs.daily.group_by("customer_id").agg(pl.col("day").max().alias("last_data_day")) if at_latest
+            else pl.DataFrame({"customer_id": ids, "last_data_day": pl.Series([None] * len(ids), dtype=pl.Date)}))
+    rows = (rows.join(last, on="customer_id", how="left", maintain_order="left")
+            .join(input_digests(inputs), on="customer_id", how="left", maintain_order="left")
+            .with_columns(pl.lit(as_of).alias("as_of"), pl.lit(model.version).alias("model_version"),
+                          pl.lit(run_id).alias("batch_run_id"), pl.lit(version_now).alias("data_version")))
     copy_in(conn, "risk_scores", rows)
     drift.add(rows["score"].to_numpy(), feats)
     return rows
@@ -146,8 +156,8 @@ def run_nightly(engine: Engine, settings: Settings, actor: str, as_of: date | No
 
 def _nightly(conn: Connection, rec: RunRecorder, settings: Settings, as_of: date | None) -> NightlyResult:
     with rec.stage("rollup") as st:
-        st["days"] = rollup_days = bring_rollup_up_to_date(conn)
-    last = latest_data_day(conn)
+        rollup_days, last = bring_rollup_up_to_date(conn)
+        st["days"] = rollup_days
     if last is None:
         raise PdeError("there is no banking data to score: run pde generate or load data first")
     as_of = as_of or last + timedelta(days=1)

@@ -35,7 +35,7 @@ MAX_BATCH = 1_000
 def _rows_to_dicts(rows: pl.DataFrame, as_of: date, version: str | None) -> list[dict[str, Any]]:
     """API-shaped results: reasons and policy rules as lists, missing previous values as None."""
     out = []
-    for r in rows.drop("last_data_day", "inputs_digest").iter_rows(named=True):
+    for r in rows.iter_rows(named=True):
         r["reasons"] = json.loads(r["reasons"])
         r["policy_rules"] = [p for p in r["policy_rules"].strip("{}").split(",") if p]
         r["as_of"] = as_of

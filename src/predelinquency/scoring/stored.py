@@ -47,6 +47,8 @@ _AT_SQL = text(_SELECT + "WHERE as_of = :as_of AND customer_id = ANY(CAST(:ids A
 _LATEST_SQL = text(_SELECT + "WHERE customer_id = :c AND last_data_day = as_of - 1 " + _CURRENT
                    + " ORDER BY as_of DESC LIMIT 1")
 
+# how far back the previous score is looked for (nightly.previous_scores; the digest check below must agree)
+PREVIOUS_LOOKBACK_DAYS = 90
 # every input row of a customer, hashed and summed per table (order-free), then the four sums hashed together
 DIGEST_SEED = 20_261_123
 _DIGEST_MIX = np.uint64(0x9E3779B97F4A7C15)  # odd, so folding a table in never loses the digest so far
@@ -55,7 +57,8 @@ _DIGEST_SQL = text(
     "JOIN unnest(CAST(:ids AS bigint[]), CAST(:digests AS bigint[])) AS d(customer_id, digest) "
     "  ON d.customer_id = r.customer_id AND d.digest = r.inputs_digest "
     "LEFT JOIN LATERAL (SELECT p.pd, p.tier, p.score FROM risk_scores p WHERE p.customer_id = r.customer_id "
-    "  AND p.as_of < r.as_of AND p.as_of >= r.as_of - 90 ORDER BY p.as_of DESC, p.created_at DESC LIMIT 1) p ON true "
+    "  AND p.as_of < r.as_of AND p.as_of >= r.as_of - CAST(:back AS integer) "
+    "  ORDER BY p.as_of DESC, p.created_at DESC LIMIT 1) p ON true "
     "WHERE r.as_of = :as_of AND r.model_version = :v AND r.prev_pd IS NOT DISTINCT FROM p.pd "
     "AND r.prev_tier IS NOT DISTINCT FROM p.tier AND r.score_change IS NOT DISTINCT FROM r.score - p.score")
 
@@ -144,7 +147,8 @@ def stored_by_digest(conn: Connection, settings: Settings, model_version: str, a
     if digests.height == 0:
         return {}
     rows = conn.execute(_DIGEST_SQL, {"as_of": as_of, "v": model_version, "ids": digests["customer_id"].to_list(),
-                                      "digests": digests["inputs_digest"].to_list()}).mappings().all()
+                                      "digests": digests["inputs_digest"].to_list(),
+                                      "back": PREVIOUS_LOOKBACK_DAYS}).mappings().all()
     return _current(conn, settings, rows)
 
 
