@@ -5,8 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 
 from predelinquency import __version__
 from predelinquency.api.errors import install_error_handlers
@@ -39,6 +43,20 @@ def _warm_up(state: ApiState) -> None:
         log.warning("starting without the database: %s", exc)
 
 
+SWAGGER_UI = Path(__file__).with_name("static") / "swagger-ui"  # vendored swagger-ui-dist, see its VERSION
+
+
+def _serve_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs from assets shipped with the package: the page works without internet access."""
+    app.mount("/docs-assets", StaticFiles(directory=SWAGGER_UI), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} — docs",
+                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-assets/swagger-ui.css", swagger_favicon_url="data:,")
+
+
 def create_app(settings: Settings | None = None, *, train_command: Sequence[str] = DEFAULT_COMMAND,
                champion_check_seconds: float = 5.0, warm_up: bool = True) -> FastAPI:
     """The API app on these settings (default: the process's), with its own champion-model cache."""
@@ -57,9 +75,11 @@ def create_app(settings: Settings | None = None, *, train_command: Sequence[str]
             await anyio.to_thread.run_sync(_warm_up, state)
         yield
 
+    # docs_url/redoc_url off: FastAPI's pages load Swagger UI from a CDN, which a bank's network usually blocks
     app = FastAPI(title="Pre-Delinquency Engine API", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.api = state
+    _serve_docs(app)
     install_error_handlers(app)
     for module in (predict, portfolio, actions, retraining, health):
         app.include_router(module.router)
