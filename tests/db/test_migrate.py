@@ -1,7 +1,10 @@
+import pytest
 from sqlalchemy import Connection, create_engine, text
+from sqlalchemy.exc import DataError
 
 from predelinquency.db.migrate import discover, migrate
 from predelinquency.db.status import database_status, time_table_kind
+from predelinquency.ingest.schemas import TXN_CATEGORIES, TXN_CHANNELS
 
 
 def test_migrations_are_numbered_in_order():
@@ -42,3 +45,24 @@ def test_status_reports_tables(conn: Connection):
     assert status["timescaledb"] is False
     assert status["row_counts"]["customers"] == 0
     assert status["time_tables"]["risk_scores"] == "partitioned"
+
+
+def test_transaction_enums_match_the_ingest_schema(conn: Connection):
+    def labels(type_name: str) -> tuple[str, ...]:
+        return tuple(conn.execute(text(
+            "SELECT enumlabel FROM pg_enum WHERE enumtypid = CAST(:t AS regtype) ORDER BY enumsortorder"),
+            {"t": type_name}).scalars())
+
+    assert labels("txn_category") == TXN_CATEGORIES
+    assert labels("txn_channel") == TXN_CHANNELS
+    assert labels("txn_status") == ("posted", "failed")
+
+
+def test_transactions_refuse_an_unknown_category(conn: Connection):
+    conn.execute(text("SELECT pde_ensure_partitions('transactions', DATE '2026-01-01', DATE '2026-01-31')"))
+    insert = text("INSERT INTO transactions (txn_id, customer_id, account_id, ts, amount, category, channel) "
+                  "VALUES (1, 1, 11, TIMESTAMPTZ '2026-01-05 10:00+00', -5, :c, 'card')")
+    conn.execute(insert, {"c": "groceries"})
+    assert conn.execute(text("SELECT status FROM transactions WHERE txn_id = 1")).scalar_one() == "posted"
+    with pytest.raises(DataError, match="invalid input value for enum txn_category"):
+        conn.execute(insert, {"c": "casino"})

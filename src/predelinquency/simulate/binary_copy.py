@@ -1,9 +1,10 @@
 """PostgreSQL binary COPY payloads built with numpy, for the generator's big tables.
 
-Every column here has a fixed width (ints, floats, dates, timestamps, numeric with 2 decimals, and text
-that is constant within a payload), so a whole payload is one structured numpy array: no per-row Python
-and no text parsing on the server, which halves the server's COPY time for daily_balances compared with
-CSV (measured in bench/RESULTS.md).
+Numeric columns have a fixed width (ints, floats, dates, timestamps, numeric with 2 decimals), so a whole
+payload is one structured numpy array: no per-row Python and no text parsing on the server, which halves the
+server's COPY time for daily_balances compared with CSV (measured in bench/RESULTS.md). Text columns drawn
+from a small vocabulary (`Labels`) get a slot as wide as the longest label; the unused tail of each slot is
+cut out of the bytes afterwards with one boolean mask, so rows keep their own order whatever their text.
 """
 
 from __future__ import annotations
@@ -27,13 +28,32 @@ _NUMERIC = np.dtype([("ndigits", ">i2"), ("weight", ">i2"), ("sign", ">u2"), ("d
 INT8, INT2, FLOAT8, DATE, TIMESTAMPTZ, NUMERIC2 = ">i8", ">i2", ">f8", ">i4", ">i8", _NUMERIC
 
 
+@dataclass(frozen=True)
+class Labels:
+    """A text column whose values are labels[code]: pass the codes as the field's values."""
+
+    labels: tuple[str, ...]
+
+    @property
+    def table(self) -> np.ndarray:
+        return np.array([x.encode() for x in self.labels], np.dtype(f"S{self.width}"))
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.array([len(x.encode()) for x in self.labels], ">i4")
+
+    @property
+    def width(self) -> int:
+        return max(len(x.encode()) for x in self.labels)
+
+
 @dataclass
 class Binary:
     """One COPY's worth of rows for `table`, ready to stream."""
 
     table: str
     columns: tuple[str, ...]
-    payload: bytes
+    rows_bytes: np.ndarray  # the encoded rows (uint8), without the COPY header and trailer
     rows: int
 
 
@@ -48,30 +68,43 @@ def numeric2(cents: np.ndarray) -> np.ndarray:
     return out
 
 
-def text_type(value: str) -> np.dtype:
-    """The fixed-width dtype of a text column whose value is `value` in every row of a payload."""
-    return np.dtype(f"S{len(value.encode())}")
-
-
-def encode(table: str, fields: list[tuple[str, np.dtype | str, object]], rows: int) -> Binary:
-    """A payload of `rows` rows; fields are (column, dtype, values or a constant)."""
+def encode(table: str, fields: list[tuple[str, np.dtype | str | Labels, object]], rows: int) -> Binary:
+    """A payload of `rows` rows; fields are (column, dtype, values or a constant) or (column, Labels, codes)."""
     layout: list[tuple] = [("n", ">i2")]
     for i, (_, dtype, _) in enumerate(fields):
-        layout += [(f"len{i}", ">i4"), (f"v{i}", dtype)]
+        width = f"S{dtype.width}" if isinstance(dtype, Labels) else dtype
+        layout += [(f"len{i}", ">i4"), (f"v{i}", width)]
     arr = np.empty(rows, np.dtype(layout))
     arr["n"] = len(fields)
+    unused = []  # (offset, width, lengths) of label slots with bytes to cut
     for i, (_, dtype, values) in enumerate(fields):
-        arr[f"len{i}"] = np.dtype(dtype).itemsize
-        arr[f"v{i}"] = values.encode() if isinstance(values, str) else values
-    return Binary(table, tuple(name for name, _, _ in fields), _HEADER + arr.tobytes() + _TRAILER, rows)
+        if isinstance(dtype, Labels):
+            lengths = dtype.lengths[values]
+            arr[f"len{i}"] = lengths
+            arr[f"v{i}"] = dtype.table[values]
+            if (lengths < dtype.width).any():
+                unused.append((arr.dtype.fields[f"v{i}"][1], dtype.width, lengths))
+        else:
+            arr[f"len{i}"] = np.dtype(dtype).itemsize
+            arr[f"v{i}"] = values.encode() if isinstance(values, str) else values
+    body = arr.view(np.uint8).reshape(rows, arr.dtype.itemsize)
+    if unused:
+        keep = np.ones(body.shape, bool)
+        for offset, width, lengths in unused:
+            keep[:, offset:offset + width] = np.arange(width) < lengths[:, None]
+        body = body[keep]
+    # header and trailer are written around the rows by copy_binary: no copy of the rows to prepend them
+    return Binary(table, tuple(name for name, _, _ in fields), body.reshape(-1), rows)
 
 
 def copy_binary(conn: Connection, piece: Binary) -> int:
     """Rows COPYed into the piece's table (FORMAT binary), inside the connection's transaction."""
     stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
         sql.Identifier(piece.table), sql.SQL(", ").join(map(sql.Identifier, piece.columns)))
-    data = memoryview(piece.payload)
+    data = memoryview(piece.rows_bytes)
     with _raw(conn).cursor() as cur, cur.copy(stmt) as copy:
+        copy.write(_HEADER)
         for start in range(0, len(data), _WRITE_BYTES):
             copy.write(data[start:start + _WRITE_BYTES])
+        copy.write(_TRAILER)
     return piece.rows

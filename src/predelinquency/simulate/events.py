@@ -6,15 +6,10 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-# the order of sql/002's CHECK list; codes index these tuples
-CATEGORIES = (
-    "salary", "transfer_in", "lending_app_credit",
-    "groceries", "utilities", "rent", "transport", "health",
-    "dining", "entertainment", "shopping", "travel", "subscriptions",
-    "atm_withdrawal", "gambling", "lending_app_repayment",
-    "loan_instalment", "card_repayment", "savings_transfer", "transfer_out",
-)
-CHANNELS = ("card", "atm", "online", "transfer", "direct_debit", "branch")
+# codes index these tuples: the ingest schema's lists, in the order of sql/006's enum types
+from predelinquency.ingest.schemas import TXN_CATEGORIES as CATEGORIES
+from predelinquency.ingest.schemas import TXN_CHANNELS as CHANNELS
+
 CAT = {name: i for i, name in enumerate(CATEGORIES)}
 CH = {name: i for i, name in enumerate(CHANNELS)}
 ESSENTIAL = tuple(CAT[c] for c in ("groceries", "utilities", "rent", "transport", "health"))

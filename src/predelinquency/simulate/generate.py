@@ -1,9 +1,10 @@
 """`pde generate`: simulate the synthetic bank chunk by chunk and load it in one transaction, recorded
-in batch_runs. Simulation and encoding run in a worker thread a few pieces ahead of the COPY, so the
-generator and the database server work on the two cores at once."""
+in batch_runs. Simulation and encoding run in worker threads ahead of the COPY, so the generator and the
+database server work on the two cores at once."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -11,6 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -22,7 +24,7 @@ from predelinquency.settings import Settings
 from predelinquency.simulate import load
 from predelinquency.simulate.chunk import calibrate, simulate_chunk
 from predelinquency.simulate.metrics import MissStats, chunk_miss_stats
-from predelinquency.simulate.pieces import Ids, Piece, chunk_pieces
+from predelinquency.simulate.pieces import Ids, LabelSpill, Piece, chunk_pieces
 from predelinquency.simulate.timeline import DEFAULT_END, Timeline
 
 log = logging.getLogger(__name__)
@@ -45,9 +47,21 @@ def validate(settings: Settings, customers: int, days: int, seed: int) -> None:
         raise PdeError("simulation.txn_per_month_min must not exceed simulation.txn_per_month_max")
 
 
-def _chunks(customers: int, size: int) -> list[tuple[int, int]]:
-    """(first customer id, count) of each chunk."""
-    return [(start + 1, min(size, customers - start)) for start in range(0, customers, size)]
+def chunk_plan(customers: int, size: int) -> list[tuple[int, int]]:
+    """(first customer id, count) of each chunk.
+
+    The first chunks are small and grow 2.5-fold up to `size`: the server has nothing to COPY until the
+    first chunk is simulated, and a chunk takes ~2.7x longer to COPY than to simulate (bench/RESULTS.md), so
+    each chunk is simulated while the previous one is still being copied.
+    """
+    out: list[tuple[int, int]] = []
+    start, n = 0, max(size // 10, 1)
+    while start < customers:
+        count = min(n, customers - start)
+        out.append((start + 1, count))
+        start += count
+        n = min(size, int(n * 2.5))
+    return out
 
 
 @dataclass
@@ -59,52 +73,87 @@ class ChunkDone:
     seconds: float
 
 
-def _produce(out: queue.Queue, stop: threading.Event, seed: int, tl: Timeline, intercept: float,
-             settings: Settings, chunks: list[tuple[int, int]]) -> None:
-    """Worker: simulates chunks in order and hands over their COPY pieces (then None, or the error)."""
-
-    waited = 0.0
-
-    def put(item: object) -> bool:
-        nonlocal waited
-        started = time.perf_counter()
+def _handed_over(q: queue.Queue, item: object, stop: threading.Event) -> bool:
+    """Puts item on q, waiting while it is full; False if the load stopped meanwhile."""
+    while not stop.is_set():
         try:
-            while not stop.is_set():
-                try:
-                    out.put(item, timeout=0.2)
-                    return True
-                except queue.Full:
-                    continue
-            return False
-        finally:
-            waited += time.perf_counter() - started
+            q.put(item, timeout=0.2)
+            return True
+        except queue.Full:
+            continue
+    return False
 
-    ids = Ids()
+
+def _simulate(out: queue.Queue, stop: threading.Event, alive: threading.Semaphore, seed: int, tl: Timeline,
+              intercept: float, settings: Settings, chunks: list[tuple[int, int]]) -> None:
+    """Worker: simulates chunks in order, handing over (chunk, its figures, seconds); then None, or the error."""
     try:
         for index, (first_id, n) in enumerate(chunks):
-            started, waited = time.perf_counter(), 0.0
+            while not alive.acquire(timeout=0.2):  # the encoder releases a chunk when it is done with it
+                if stop.is_set():
+                    return
+            started = time.perf_counter()
             ch = simulate_chunk(seed, index, first_id, n, tl, intercept, settings.simulation)
             stats = chunk_miss_stats(ch)
-            for piece in chunk_pieces(ch, tl, ids):
-                if not put(piece):
-                    return
-            del ch
-            # busy time only: waiting for the COPY to take a piece is not generation
-            if not put(ChunkDone(n, stats, time.perf_counter() - started - waited)):
+            if not _handed_over(out, (ch, stats, time.perf_counter() - started), stop):
                 return
+            del ch
         out.put(None)
-    except BaseException as exc:  # handed to the loading thread, which re-raises it
-        put(exc)
+    except BaseException as exc:  # handed on to the loading thread, which re-raises it
+        _handed_over(out, exc, stop)
+
+
+def _encode(out: queue.Queue, stop: threading.Event, alive: threading.Semaphore, simulated: queue.Queue,
+            tl: Timeline, customers: int, spill_dir: Path) -> None:
+    """Worker: cuts each simulated chunk into COPY pieces and hands them over, then the labels of all
+    chunks (then None, or the error)."""
+    ids = Ids()
+    try:
+        with LabelSpill(customers, tl, spill_dir) as labels:
+            while (item := simulated.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                ch, stats, seconds = item
+                n = ch.customers.n
+                busy = time.perf_counter()
+                waited = 0.0
+                labels.add(ch)
+                for piece in chunk_pieces(ch, tl, ids):
+                    t0 = time.perf_counter()
+                    if not _handed_over(out, piece, stop):
+                        return
+                    waited += time.perf_counter() - t0
+                del ch, item
+                alive.release()
+                # busy time only: waiting for the COPY to take a piece is not generation
+                if not _handed_over(out, ChunkDone(n, stats, seconds + time.perf_counter() - busy - waited), stop):
+                    return
+            for piece in labels.pieces():
+                if not _handed_over(out, piece, stop):
+                    return
+        out.put(None)
+    except BaseException as exc:
+        _handed_over(out, exc, stop)
 
 
 def _pieces(seed: int, tl: Timeline, intercept: float, settings: Settings,
             chunks: list[tuple[int, int]]) -> Iterator[Piece | ChunkDone]:
-    """COPY pieces and chunk markers in order, simulated and encoded ahead in a worker thread."""
+    """COPY pieces and chunk markers in order, produced ahead by two worker threads.
+
+    One thread simulates the next chunk while the other encodes the current one into pieces: with a
+    single worker, the COPY ran dry for the whole simulation of every chunk (~7 s per 10,000 customers).
+    At most two chunks are alive: the one being encoded and the next. Labels come last (see LabelSpill).
+    """
+    alive = threading.Semaphore(2)
+    simulated: queue.Queue = queue.Queue(maxsize=1)
     q: queue.Queue = queue.Queue(maxsize=QUEUE_PIECES)
     stop = threading.Event()
-    worker = threading.Thread(target=_produce, args=(q, stop, seed, tl, intercept, settings, chunks),
-                              name="pde-generate", daemon=True)
-    worker.start()
+    workers = [threading.Thread(target=_simulate, args=(simulated, stop, alive, seed, tl, intercept, settings, chunks),
+                                name="pde-simulate", daemon=True),
+               threading.Thread(target=_encode, name="pde-encode", daemon=True,
+                                args=(q, stop, alive, simulated, tl, sum(n for _, n in chunks), settings.data_dir))]
+    for w in workers:
+        w.start()
     try:
         while (item := q.get()) is not None:
             if isinstance(item, BaseException):
@@ -112,18 +161,19 @@ def _pieces(seed: int, tl: Timeline, intercept: float, settings: Settings,
             yield item
     finally:
         stop.set()
-        while worker.is_alive():  # unblock a worker waiting to hand over a piece
-            try:
-                q.get_nowait()
-            except queue.Empty:
-                worker.join(timeout=0.1)
+        for w in workers:
+            while w.is_alive():  # unblock a worker waiting to hand something over
+                for pending in (q, simulated):
+                    with contextlib.suppress(queue.Empty):
+                        pending.get_nowait()
+                w.join(timeout=0.1)
 
 
 def _load(engine: Engine, rec: RunRecorder, settings: Settings, tl: Timeline, customers: int, seed: int,
           reset: bool, progress: Progress) -> dict[str, Any]:
     """Everything inside the one transaction; returns counts and quality figures."""
     sim = settings.simulation
-    chunks = _chunks(customers, sim.chunk_customers)
+    chunks = chunk_plan(customers, sim.chunk_customers)
     rows = dict.fromkeys(load.LOAD_ORDER, 0)
     copy_seconds = dict.fromkeys(load.LOAD_ORDER, 0.0)
     stats = MissStats()
@@ -159,11 +209,14 @@ def _load(engine: Engine, rec: RunRecorder, settings: Settings, tl: Timeline, cu
             t0 = time.perf_counter()
             rows[item.table] += load.copy_piece(conn, item)
             copy_seconds[item.table] += time.perf_counter() - t0
+        wall = time.perf_counter() - started
         rec.stages.append({"name": "generate", "seconds": round(gen_seconds, 3), "rows": done,
-                           "note": "simulate and encode, in a worker thread overlapping the copies"})
+                           "note": "simulate and encode, in worker threads overlapping the copies"})
         for table in load.LOAD_ORDER:
             rec.stages.append({"name": f"copy {table}", "seconds": round(copy_seconds[table], 3), "rows": rows[table]})
-        rec.stages.append({"name": "generate and copy (wall)", "seconds": round(time.perf_counter() - started, 3)})
+        rec.stages.append({"name": "generate and copy (wall)", "seconds": round(wall, 3)})
+        rec.stages.append({"name": "copy waiting for pieces", "seconds": round(wall - sum(copy_seconds.values()), 3),
+                           "note": "the server idle while the generator catches up"})
         report(0.84, "building indexes")
         with rec.stage("indexes") as info:
             info["statements"] = load.restore_indexes(conn, restore)

@@ -1,10 +1,14 @@
 """A simulated chunk cut into COPY pieces, in load order: CSV frames for the small tables, binary payloads
-of at most `piece_rows` rows for transactions, daily_balances and labels (bounded memory per piece)."""
+of at most `piece_rows` rows for transactions and daily_balances (bounded memory per piece); labels are
+spilled to disk and loaded after the last chunk, in their key's order."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -18,9 +22,9 @@ from predelinquency.simulate.binary_copy import (
     PG_EPOCH_DAYS,
     TIMESTAMPTZ,
     Binary,
+    Labels,
     encode,
     numeric2,
-    text_type,
 )
 from predelinquency.simulate.chunk import Chunk
 from predelinquency.simulate.customers import CURRENT
@@ -56,25 +60,25 @@ class Ids:
     next_payment: int = 1
 
 
-def _transactions(ch: Chunk, tl: Timeline, first_id: int, lo: int, hi: int) -> Iterator[Binary]:
-    """Events lo..hi-1 as transactions rows, one payload per (category, channel, status): text stays fixed-width."""
+_CATEGORY, _CHANNEL, _STATUS = Labels(CATEGORIES), Labels(CHANNELS), Labels(("posted", "failed"))
+
+
+def _transactions(ch: Chunk, tl: Timeline, first_id: int, lo: int, hi: int) -> Binary:
+    """Events lo..hi-1 as transactions rows, in event order (customer, then time).
+
+    That order makes each partition's heap presorted for the (customer_id, ts) index, whose build then
+    skips most of its sort, and keeps a customer's rows together on disk for the per-customer reads.
+    """
     ev = ch.events
     sl = slice(lo, hi)
-    cat, chan, failed = ev.cat[sl], ev.chan[sl], ev.failed[sl]
     cid = ch.customers.customer_id[ev.cust[sl]]
     # microseconds since 2000-01-01 UTC
     ts = ((tl.epoch_day0 - PG_EPOCH_DAYS + ev.day[sl].astype(np.int64)) * 86400 + ev.sec[sl]) * 1_000_000
-    txn_id = first_id + np.arange(lo, hi, dtype=np.int64)
-    amount = numeric2(ev.cents[sl])
-    group = cat.astype(np.int32) * 16 + chan.astype(np.int32) * 2 + failed
-    for g in np.unique(group):
-        rows = np.flatnonzero(group == g)
-        c, h, st = CATEGORIES[g // 16], CHANNELS[(g // 2) % 8], ("failed" if g % 2 else "posted")
-        yield encode("transactions", [
-            ("txn_id", INT8, txn_id[rows]), ("customer_id", INT8, cid[rows]),
-            ("account_id", INT8, cid[rows] * 10 + CURRENT), ("ts", TIMESTAMPTZ, ts[rows]),
-            ("amount", NUMERIC2, amount[rows]), ("category", text_type(c), c), ("channel", text_type(h), h),
-            ("status", text_type(st), st)], len(rows))
+    return encode("transactions", [
+        ("txn_id", INT8, first_id + np.arange(lo, hi, dtype=np.int64)), ("customer_id", INT8, cid),
+        ("account_id", INT8, cid * 10 + CURRENT), ("ts", TIMESTAMPTZ, ts), ("amount", NUMERIC2, numeric2(ev.cents[sl])),
+        ("category", _CATEGORY, ev.cat[sl]), ("channel", _CHANNEL, ev.chan[sl]),
+        ("status", _STATUS, ev.failed[sl].astype(np.int8))], hi - lo)
 
 
 def _daily(ch: Chunk, tl: Timeline, c0: int, c1: int) -> Binary:
@@ -91,19 +95,59 @@ def _daily(ch: Chunk, tl: Timeline, c0: int, c1: int) -> Binary:
     return encode("daily_balances", fields, n * days)
 
 
-def _labels(ch: Chunk, tl: Timeline, c0: int, c1: int) -> Binary:
-    """labels rows of customers c0..c1-1: true_pd per simulated day."""
-    days = tl.days
-    n = c1 - c0
-    pd_ = np.clip(ch.true_pd[c0:c1].ravel(), 0.0, 1.0) + 0.0  # + 0.0 turns -0.0 into 0.0
-    return encode("labels", [
-        ("customer_id", INT8, np.repeat(ch.customers.customer_id[c0:c1], days)),
-        ("as_of", DATE, np.tile(np.arange(days) + tl.epoch_day0 - PG_EPOCH_DAYS, n)),
-        ("true_pd", FLOAT8, pd_)], n * days)
+class LabelSpill:
+    """Every chunk's true_pd, kept day-major in a temporary file until the last chunk is simulated.
+
+    Labels then load in (as_of, customer_id) order, their primary key's, whose build skips most of its sort
+    (3.7 s -> 1.4 s for the demo's 5.4 M rows). A file rather than memory: 1 M customers x 180 days is 1.4 GB.
+    Customer ids are 1..customers, in chunk order.
+    """
+
+    def __init__(self, customers: int, tl: Timeline, directory: Path | None = None) -> None:
+        self.customers, self.tl = customers, tl
+        if directory is not None:
+            directory.mkdir(parents=True, exist_ok=True)
+        self._file = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115 -- lives for the whole load; see close
+        self._file.truncate(customers * tl.days * 8)
+
+    def add(self, ch: Chunk) -> None:
+        """Writes the chunk's true_pd: one contiguous run per day."""
+        first = int(ch.customers.customer_id[0]) - 1
+        by_day = np.ascontiguousarray((np.clip(ch.true_pd, 0.0, 1.0) + 0.0).T)  # + 0.0: no -0.0
+        for day, row in enumerate(by_day):
+            os.pwrite(self._file.fileno(), row.data, (day * self.customers + first) * 8)
+
+    def pieces(self, piece_rows: int = PIECE_ROWS) -> Iterator[Binary]:
+        """labels rows by as_of then customer_id, in payloads of whole days (or of part of one day)."""
+        n, days = self.customers, self.tl.days
+        day0 = self.tl.epoch_day0 - PG_EPOCH_DAYS
+        per_piece = max(1, piece_rows // n)
+        step = min(n, piece_rows)
+        for d0 in range(0, days, per_piece):
+            d1 = min(d0 + per_piece, days)
+            for c0 in range(0, n, step):
+                c1 = min(c0 + step, n)
+                block = np.empty((d1 - d0, c1 - c0))
+                for k in range(d1 - d0):
+                    os.preadv(self._file.fileno(), [block[k].data], ((d0 + k) * n + c0) * 8)
+                yield encode("labels", [
+                    ("customer_id", INT8, np.tile(np.arange(c0 + 1, c1 + 1, dtype=np.int64), d1 - d0)),
+                    ("as_of", DATE, np.repeat(np.arange(d0, d1) + day0, c1 - c0)),
+                    ("true_pd", FLOAT8, block.ravel())], block.size)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> LabelSpill:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def chunk_pieces(ch: Chunk, tl: Timeline, ids: Ids, piece_rows: int = PIECE_ROWS) -> Iterator[Piece]:
-    """The chunk's rows for every table, in load order (parents before children); advances the ids."""
+    """The chunk's rows for every table but labels, in load order (parents before children); advances the
+    ids. Labels go to a LabelSpill and load after the last chunk."""
     yield Frame("customers", customers_frame(ch, tl))
     yield Frame("accounts", accounts_frame(ch, tl))
     payments = payments_frame(ch, tl, ids.next_payment)
@@ -112,9 +156,8 @@ def chunk_pieces(ch: Chunk, tl: Timeline, ids: Ids, piece_rows: int = PIECE_ROWS
     first, m = ids.next_txn, len(ch.events)
     ids.next_txn += m
     for lo in range(0, m, piece_rows):
-        yield from _transactions(ch, tl, first, lo, min(lo + piece_rows, m))
+        yield _transactions(ch, tl, first, lo, min(lo + piece_rows, m))
     step = max(1, piece_rows // tl.days)
     n = ch.customers.n
-    for part in (_daily, _labels):
-        for c0 in range(0, n, step):
-            yield part(ch, tl, c0, min(c0 + step, n))
+    for c0 in range(0, n, step):
+        yield _daily(ch, tl, c0, min(c0 + step, n))
