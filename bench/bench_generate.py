@@ -4,6 +4,10 @@ generating process), extrapolated to 1,000,000 customers.
 
 Run: .venv/bin/python bench/bench_generate.py [--customers 30000] [--days 180] [--large 200000] [--skip-large]
      .venv/bin/python bench/bench_generate.py --skip-demo --large 1000000      # the 1M case itself
+     .venv/bin/python bench/bench_generate.py --stream-only 1000000            # generator only, no database
+--stream-only runs the generator's whole pipeline (simulate, encode, spill and read back the labels) and drops
+the COPY pieces instead of loading them: the generating process's time and peak RSS for a bank whose database
+would not fit on this disk.
 DATABASE_URL set: fresh databases are created on that server (needs CREATEDB) and dropped afterwards.
 Unset: an embedded PostgreSQL in a temporary directory. Each run is a subprocess, so its peak RSS is its own.
 """
@@ -42,6 +46,34 @@ def _one(args: argparse.Namespace) -> None:
     result.update(stages=stages, client_cpu_s=round(time.process_time() - cpu0, 1), db_bytes=size,
                   peak_rss_mib=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1))
     print(json.dumps(result, default=str))
+
+
+def _stream(args: argparse.Namespace) -> None:
+    """Child: the generator's pipeline for args.stream_only customers with the pieces dropped; prints one JSON line."""
+    from predelinquency.settings import Settings
+    from predelinquency.simulate.chunk import calibrate
+    from predelinquency.simulate.generate import ChunkDone, chunk_plan, stream_pieces
+    from predelinquency.simulate.timeline import DEFAULT_END, Timeline
+
+    settings = Settings(data_dir=Path(tempfile.mkdtemp()))
+    tl = Timeline(DEFAULT_END, args.days)
+    started, cpu0 = time.perf_counter(), time.process_time()
+    intercept = calibrate(args.seed, tl, settings.simulation)
+    rows: dict[str, int] = {}
+    payload_bytes = 0
+    done = 0
+    for item in stream_pieces(args.seed, tl, intercept, settings,
+                              chunk_plan(args.stream_only, settings.simulation.chunk_customers)):
+        if isinstance(item, ChunkDone):
+            done += item.customers
+            if done % 100_000 < item.customers:
+                print(f"{done:,} customers, {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+            continue
+        rows[item.table] = rows.get(item.table, 0) + item.rows
+        payload_bytes += item.rows_bytes.nbytes if hasattr(item, "rows_bytes") else item.df.estimated_size()
+    print(json.dumps({"customers": args.stream_only, "seconds": round(time.perf_counter() - started, 1),
+                      "cpu_s": round(time.process_time() - cpu0, 1), "rows": rows, "payload_bytes": payload_bytes,
+                      "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
 
 
 def _server() -> tuple[str, object]:
@@ -161,10 +193,25 @@ def main() -> None:
     p.add_argument("--large", type=int, default=200_000, help="customers in the bounded-memory run")
     p.add_argument("--skip-large", action="store_true")
     p.add_argument("--skip-demo", action="store_true")
+    p.add_argument("--stream-only", type=int, metavar="N", help="generate N customers with no database (see above)")
+    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.one:
         _one(args)
+        return
+    if args.stream_only and args.child:
+        _stream(args)
+        return
+    if args.stream_only:  # a subprocess, so the peak RSS is the generator's alone
+        out = subprocess.run([sys.executable, __file__, "--child", "--stream-only", str(args.stream_only),
+                              "--days", str(args.days), "--seed", str(args.seed)], check=True, stdout=subprocess.PIPE,
+                             text=True)
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"generator only, {r['customers']:,} customers x {args.days} days: {r['seconds']:.0f} s wall, "
+              f"{r['cpu_s']:.0f} s CPU, peak RSS {r['peak_rss_mib']:,} MiB, "
+              f"{r['payload_bytes'] / 2**30:.1f} GiB of COPY payload (dropped)")
+        print("rows: " + ", ".join(f"{k} {v:,}" for k, v in r["rows"].items()))
         return
     server, keep = _server()
     print(f"load average before: {os.getloadavg()}")

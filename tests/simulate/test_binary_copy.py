@@ -14,7 +14,7 @@ from predelinquency.simulate.binary_copy import (
     NUMERIC2,
     PG_EPOCH_DAYS,
     TIMESTAMPTZ,
-    Labels,
+    Vocabulary,
     copy_binary,
     encode,
     numeric2,
@@ -33,7 +33,7 @@ def test_every_column_type_round_trips(conn: Connection):
         ("i", INT8, np.arange(n) - 3), ("s", INT2, np.arange(n)), ("f", FLOAT8, cents / 100.0),
         ("d", DATE, np.full(n, epoch_day - PG_EPOCH_DAYS)),
         ("ts", TIMESTAMPTZ, np.full(n, ((epoch_day - PG_EPOCH_DAYS) * 86400 + 3661) * 1_000_000)),
-        ("amount", NUMERIC2, numeric2(cents)), ("label", Labels(vocabulary), codes)], n))
+        ("amount", NUMERIC2, numeric2(cents)), ("label", Vocabulary(vocabulary), codes)], n))
     assert rows == n
     got = conn.execute(text("SELECT i, s, f, d, ts, amount, label FROM t ORDER BY s")).all()
     for k, row in enumerate(got):
@@ -44,7 +44,8 @@ def test_every_column_type_round_trips(conn: Connection):
         assert row.label == vocabulary[codes[k]]
 
 
-def test_labels_of_one_width_need_no_trimming(conn: Connection):
+def test_a_vocabulary_of_one_width_needs_no_trimming(conn: Connection):
     conn.execute(text("CREATE TEMP TABLE t (k bigint, label text)"))
-    copy_binary(conn, encode("t", [("k", INT8, np.arange(3)), ("label", Labels(("on", "no")), np.array([1, 0, 1]))], 3))
+    yes_no = Vocabulary(("on", "no"))
+    copy_binary(conn, encode("t", [("k", INT8, np.arange(3)), ("label", yes_no, np.array([1, 0, 1]))], 3))
     assert conn.execute(text("SELECT label FROM t ORDER BY k")).scalars().all() == ["no", "on", "no"]

@@ -85,6 +85,10 @@ class Prediction(Response):
     rating_band: str | None = None
     tier: Tier
     model_tier: Tier | None = None
+    prev_pd: float | None = Field(None, description="PD of the customer's latest score before this as_of "
+                                                    "(null: no earlier score, or a feature payload)")
+    prev_tier: Tier | None = None
+    score_change: int | None = Field(None, description="score minus the previous score (negative: riskier)")
     reasons: list[Reason] = []
     exposure: float | None = None
     expected_loss: float | None = None

@@ -3,7 +3,7 @@
 Numeric columns have a fixed width (ints, floats, dates, timestamps, numeric with 2 decimals), so a whole
 payload is one structured numpy array: no per-row Python and no text parsing on the server, which halves the
 server's COPY time for daily_balances compared with CSV (measured in bench/RESULTS.md). Text columns drawn
-from a small vocabulary (`Labels`) get a slot as wide as the longest label; the unused tail of each slot is
+from a small vocabulary (`Vocabulary`) get a slot as wide as the longest label; the unused tail of each slot is
 cut out of the bytes afterwards with one boolean mask, so rows keep their own order whatever their text.
 """
 
@@ -29,13 +29,13 @@ INT8, INT2, FLOAT8, DATE, TIMESTAMPTZ, NUMERIC2 = ">i8", ">i2", ">f8", ">i4", ">
 
 
 @dataclass(frozen=True)
-class Labels:
+class Vocabulary:
     """A text column whose values are labels[code]: pass the codes as the field's values."""
 
     labels: tuple[str, ...]
 
     @property
-    def table(self) -> np.ndarray:
+    def encoded(self) -> np.ndarray:
         return np.array([x.encode() for x in self.labels], np.dtype(f"S{self.width}"))
 
     @property
@@ -68,20 +68,20 @@ def numeric2(cents: np.ndarray) -> np.ndarray:
     return out
 
 
-def encode(table: str, fields: list[tuple[str, np.dtype | str | Labels, object]], rows: int) -> Binary:
-    """A payload of `rows` rows; fields are (column, dtype, values or a constant) or (column, Labels, codes)."""
+def encode(table: str, fields: list[tuple[str, np.dtype | str | Vocabulary, object]], rows: int) -> Binary:
+    """A payload of `rows` rows; fields are (column, dtype, values or a constant) or (column, Vocabulary, codes)."""
     layout: list[tuple] = [("n", ">i2")]
     for i, (_, dtype, _) in enumerate(fields):
-        width = f"S{dtype.width}" if isinstance(dtype, Labels) else dtype
+        width = f"S{dtype.width}" if isinstance(dtype, Vocabulary) else dtype
         layout += [(f"len{i}", ">i4"), (f"v{i}", width)]
     arr = np.empty(rows, np.dtype(layout))
     arr["n"] = len(fields)
     unused = []  # (offset, width, lengths) of label slots with bytes to cut
     for i, (_, dtype, values) in enumerate(fields):
-        if isinstance(dtype, Labels):
+        if isinstance(dtype, Vocabulary):
             lengths = dtype.lengths[values]
             arr[f"len{i}"] = lengths
-            arr[f"v{i}"] = dtype.table[values]
+            arr[f"v{i}"] = dtype.encoded[values]
             if (lengths < dtype.width).any():
                 unused.append((arr.dtype.fields[f"v{i}"][1], dtype.width, lengths))
         else:

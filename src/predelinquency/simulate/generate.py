@@ -136,7 +136,7 @@ def _encode(out: queue.Queue, stop: threading.Event, alive: threading.Semaphore,
         _handed_over(out, exc, stop)
 
 
-def _pieces(seed: int, tl: Timeline, intercept: float, settings: Settings,
+def stream_pieces(seed: int, tl: Timeline, intercept: float, settings: Settings,
             chunks: list[tuple[int, int]]) -> Iterator[Piece | ChunkDone]:
     """COPY pieces and chunk markers in order, produced ahead by two worker threads.
 
@@ -199,7 +199,7 @@ def _load(engine: Engine, rec: RunRecorder, settings: Settings, tl: Timeline, cu
             restore = load.suspend_indexes(conn, load.BULK_TABLES)
             info["indexes_suspended"] = len(restore)
         started = time.perf_counter()
-        for item in _pieces(seed, tl, intercept, settings, chunks):
+        for item in stream_pieces(seed, tl, intercept, settings, chunks):
             if isinstance(item, ChunkDone):
                 gen_seconds += item.seconds
                 stats += item.stats

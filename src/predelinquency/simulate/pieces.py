@@ -22,7 +22,7 @@ from predelinquency.simulate.binary_copy import (
     PG_EPOCH_DAYS,
     TIMESTAMPTZ,
     Binary,
-    Labels,
+    Vocabulary,
     encode,
     numeric2,
 )
@@ -60,7 +60,7 @@ class Ids:
     next_payment: int = 1
 
 
-_CATEGORY, _CHANNEL, _STATUS = Labels(CATEGORIES), Labels(CHANNELS), Labels(("posted", "failed"))
+_CATEGORY, _CHANNEL, _STATUS = Vocabulary(CATEGORIES), Vocabulary(CHANNELS), Vocabulary(("posted", "failed"))
 
 
 def _transactions(ch: Chunk, tl: Timeline, first_id: int, lo: int, hi: int) -> Binary:

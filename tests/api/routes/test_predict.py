@@ -92,7 +92,8 @@ def scored_api(demo_module_settings: Settings) -> Iterator[Api]:
 @pytest.fixture(scope="module")
 def nightly(scored_api: Api) -> dict[int, dict]:
     """The latest nightly run's scores by customer_id."""
-    rows = scored_api.sql("SELECT customer_id, as_of, model_version, pd, score, tier FROM risk_scores "
+    rows = scored_api.sql("SELECT customer_id, as_of, model_version, pd, score, tier, prev_pd, prev_tier, score_change "
+                          "FROM risk_scores "
                           "WHERE as_of = (SELECT max(as_of) FROM risk_scores)")
     return {r.customer_id: r._asdict() for r in rows}
 
@@ -110,6 +111,10 @@ def test_predict_a_customer_like_the_nightly_run(scored_api: Api, nightly: dict[
     # nothing changed since the nightly run: its stored row is the answer (scoring/stored.py)
     assert p["source"] == "nightly" and p["as_of"] == riskiest["as_of"].isoformat()
     assert p["pd"] == riskiest["pd"] and p["tier"] == riskiest["tier"]
+    # the change against the previous run, as the dashboard shows it (the demo bank has three runs)
+    assert riskiest["prev_pd"] is not None
+    assert (p["prev_pd"], p["prev_tier"], p["score_change"]) == (
+        riskiest["prev_pd"], riskiest["prev_tier"], riskiest["score_change"])
     assert json.dumps(p)  # finite numbers only: NaN would not be JSON
 
 
