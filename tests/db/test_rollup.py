@@ -90,6 +90,20 @@ def test_one_new_day_carries_forward_and_reruns_are_idempotent(conn: Connection)
     assert rollup_mismatches(conn, D1, D3) == 0
 
 
+def test_a_refresh_limited_to_some_customers_leaves_the_others(conn: Connection):
+    conn.execute(text("SELECT pde_ensure_partitions('transactions', :lo, :hi)"), {"lo": D1, "hi": D3})
+    _customers(conn)
+    refresh_daily_balances(conn, D1, D3)
+    _txn(conn, 1, "2026-03-01 10:00:00+00", -30, "groceries", "card", customer=1)
+    _txn(conn, 2, "2026-03-01 10:00:00+00", -70, "groceries", "card", customer=2)
+    assert refresh_daily_balances(conn, D1, D3, customer_ids=[2]) == 3  # customer 2's three days only
+    rows = _rows(conn)
+    assert [rows[(2, d)]["balance"] for d in (D1, D2, D3)] == [130, 130, 130]  # carried forward
+    assert [rows[(1, d)]["balance"] for d in (D1, D2, D3)] == [100, 100, 100]  # not asked for: as before
+    assert rows[(1, D1)]["essential_out"] == 0 and rows[(2, D1)]["essential_out"] == 70
+    assert rollup_mismatches(conn, D1, D3) == 3  # customer 1's stale days, until they are refreshed too
+
+
 def test_an_empty_range_is_a_programming_error(conn: Connection):
     with pytest.raises(ValueError, match="empty"):
         refresh_daily_balances(conn, D2, D1)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import Connection, text
 
+from predelinquency.db.rollup import refresh_daily_balances, rollup_mismatches
 from predelinquency.errors import Forbidden
 from predelinquency.ingest.load import UploadRejected, validate_and_load
 from predelinquency.operations.users import create_user
@@ -75,3 +78,22 @@ def test_officers_may_not_upload(conn):
     officer = create_user(conn, "ingest_off", "a long enough password", "officer", "cli:test")
     with pytest.raises(Forbidden):
         validate_and_load(conn, officer, {"customers": CUSTOMERS})
+
+
+def test_back_dated_transactions_reach_the_rolled_up_days(conn, manager):
+    validate_and_load(conn, manager, {"customers": CUSTOMERS, "accounts": ACCOUNTS})
+    conn.execute(text("SELECT pde_ensure_partitions('transactions', DATE '2026-03-01', DATE '2026-03-31')"))
+    refresh_daily_balances(conn, date(2026, 3, 1), date(2026, 3, 5), [501, 502])  # rolled up to 5 March
+    late = (b"txn_id,customer_id,account_id,ts,amount,category,channel\n"
+            b"9201,501,5010,2026-03-02T10:00:00Z,-40,gambling,online\n"  # before the rollup's last day
+            b"9202,502,5020,2026-03-06T10:00:00Z,-15,dining,card\n")    # after it: the nightly's job
+    validate_and_load(conn, manager, {"transactions": late})
+    balances = conn.execute(text("SELECT day, balance, gambling_out FROM daily_balances WHERE customer_id = 501 "
+                                 "ORDER BY day")).all()
+    assert [(b.day.day, b.balance, b.gambling_out) for b in balances] == [
+        (1, 0, 0), (2, -40, 40), (3, -40, 0), (4, -40, 0), (5, -40, 0)]  # the balance carries forward
+    assert rollup_mismatches(conn, date(2026, 3, 1), date(2026, 3, 5)) == 0
+    assert conn.execute(text("SELECT max(day) FROM daily_balances")).scalar_one() == date(2026, 3, 5)
+    details = conn.execute(text("SELECT details FROM action_audit_log WHERE action = 'upload_data' "
+                                "ORDER BY audit_id DESC LIMIT 1")).scalar_one()
+    assert details["daily_balances_recomputed"] == 4  # customer 501, 2 to 5 March

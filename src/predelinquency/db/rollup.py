@@ -7,7 +7,8 @@ Rules (the synthetic generator's daily rows follow the same ones, see predelinqu
   savings account (amount < 0: into savings), so it moves both balances and savings_out is its negation;
 - money out is stored positive; balances are carried from the previous day's row, or from the accounts'
   opening_balance when there is none (the customer's first rolled-up day);
-- every customer gets a row for every day, with or without transactions.
+- every customer gets a row for every day, with or without transactions;
+- a refresh may be limited to some customers (an upload of back-dated transactions): the others' rows stay.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ _outputs = ",\n".join(
     + [f"    coalesce(g.{c}, 0)::float8 AS {c}" for c in _SUMS]
     + [f"    coalesce(g.{c}, 0)::smallint AS {c}" for c in _COUNTS]
 )
-# :lo and :hi are bound parameters; everything else above is constant text
+# :lo, :hi and :ids (NULL: every customer) are bound parameters; everything else above is constant text
 ROLLUP_SELECT = f"""
 WITH flows AS (
     SELECT t.customer_id, (t.ts AT TIME ZONE 'UTC')::date AS day,
@@ -65,6 +66,7 @@ WITH flows AS (
     FROM transactions t
     WHERE t.ts >= CAST(:lo AS date)::timestamp AT TIME ZONE 'UTC'
       AND t.ts < (CAST(:hi AS date) + 1)::timestamp AT TIME ZONE 'UTC'
+      AND (CAST(:ids AS bigint[]) IS NULL OR t.customer_id = ANY(CAST(:ids AS bigint[])))
     GROUP BY 1, 2
 ), opening AS (
     SELECT c.customer_id,
@@ -76,6 +78,7 @@ WITH flows AS (
                       sum(opening_balance) FILTER (WHERE product_type = 'savings') AS savings_open
                FROM accounts GROUP BY customer_id) a ON a.customer_id = c.customer_id
     LEFT JOIN daily_balances p ON p.customer_id = c.customer_id AND p.day = CAST(:lo AS date) - 1
+    WHERE CAST(:ids AS bigint[]) IS NULL OR c.customer_id = ANY(CAST(:ids AS bigint[]))
 ), grid AS (
     SELECT o.customer_id, d.day::date AS day, o.balance0, o.savings0,
            f.net, {", ".join(f"f.{c}" for c in (*_SUMS, *_COUNTS))}
@@ -108,18 +111,24 @@ def _check(lo: date, hi: date) -> None:
         raise ValueError(f"rollup range is empty: {lo} .. {hi}")
 
 
-def refresh_daily_balances(conn: Connection, lo: date, hi: date) -> int:
+def latest_data_day(conn: Connection) -> date | None:
+    """The newest day in the daily rollup, or None when there is no data."""
+    return conn.execute(text("SELECT max(day) FROM daily_balances")).scalar()
+
+
+def refresh_daily_balances(conn: Connection, lo: date, hi: date, customer_ids: list[int] | None = None) -> int:
     """Number of daily_balances rows written (inserted or replaced) for days lo..hi inclusive.
 
-    Runs in the caller's transaction; call it for a range starting the day after the last complete
-    rollup day so balances carry forward (the nightly job passes one new day).
+    Runs in the caller's transaction. Balances carry forward from the row of the day before lo, so a range
+    must run to the last rolled-up day (the nightly job passes the new days). customer_ids limits the
+    refresh to those customers.
     """
     _check(lo, hi)
     conn.execute(text("SELECT pde_ensure_partitions('daily_balances', :lo, :hi)"), {"lo": lo, "hi": hi})
-    return conn.execute(text(_UPSERT), {"lo": lo, "hi": hi}).rowcount
+    return conn.execute(text(_UPSERT), {"lo": lo, "hi": hi, "ids": customer_ids}).rowcount
 
 
 def rollup_mismatches(conn: Connection, lo: date, hi: date) -> int:
     """Customer-days in lo..hi whose stored daily_balances row is missing or differs from the SQL rollup."""
     _check(lo, hi)
-    return int(conn.execute(text(_MISMATCHES), {"lo": lo, "hi": hi}).scalar_one())
+    return int(conn.execute(text(_MISMATCHES), {"lo": lo, "hi": hi, "ids": None}).scalar_one())

@@ -13,6 +13,7 @@ import polars as pl
 from sqlalchemy import Connection, text
 
 from predelinquency.db.bulk import copy_in
+from predelinquency.db.rollup import latest_data_day, refresh_daily_balances
 from predelinquency.errors import PdeError
 from predelinquency.ingest.schemas import SPECS
 from predelinquency.ingest.validate import _LINE, DEFAULT_MAX_ERRORS, Parsed, RowError, parse, summarise
@@ -96,11 +97,29 @@ def _account_owner_errors(conn: Connection, frames: dict[str, pl.DataFrame]) -> 
     return out
 
 
+def roll_up_back_dated(conn: Connection, transactions: pl.DataFrame) -> int:
+    """daily_balances rows recomputed for uploaded transactions dated on or before the rollup's latest day.
+
+    The nightly job only rolls up days after its latest one, so such transactions (late postings, a
+    backfill) would never reach the features. Their customers' days from the earliest such transaction to
+    the latest rolled-up day are recomputed: balances carry forward, so every later day changes too.
+    """
+    last = latest_data_day(conn)
+    if last is None or transactions.height == 0:
+        return 0
+    late = transactions.filter(pl.col("ts").dt.date() <= last)
+    if late.height == 0:
+        return 0
+    lo = late["ts"].min().date()
+    return refresh_daily_balances(conn, lo, last, late["customer_id"].unique().sort().to_list())
+
+
 def load(conn: Connection, actor: User | str, parsed: dict[str, Parsed], source_names: dict[str, str] | None = None
          ) -> dict[str, int]:
     """Rows loaded per table; raises UploadRejected (nothing loaded) when any row of any file is bad.
 
-    Runs in a savepoint on the caller's transaction: the rows and their audit row commit together.
+    Runs in a savepoint on the caller's transaction: the rows, the daily rows their back-dated transactions
+    change (see roll_up_back_dated) and their audit row commit together.
     """
     authorise(conn, actor, "upload_data")
     unknown = set(parsed) - set(SPECS)
@@ -112,6 +131,7 @@ def load(conn: Connection, actor: User | str, parsed: dict[str, Parsed], source_
     if any(errors.values()):
         raise UploadRejected({k: v[:DEFAULT_MAX_ERRORS] for k, v in errors.items() if v})
     counts: dict[str, int] = {}
+    recomputed = 0
     with conn.begin_nested():
         for kind in SPECS:  # referenced tables first
             if kind not in parsed:
@@ -122,9 +142,11 @@ def load(conn: Connection, actor: User | str, parsed: dict[str, Parsed], source_
                                       pl.col("ts").max().dt.date().alias("hi")).row(0)
                 conn.execute(text("SELECT pde_ensure_partitions('transactions', :lo, :hi)"), {"lo": lo, "hi": hi})
             counts[kind] = copy_in(conn, kind, frame)
+            if kind == "transactions":
+                recomputed = roll_up_back_dated(conn, frame)
         write_audit(conn, actor_name(actor), "upload_data", "upload", None, None, {"rows": counts},
-                    details={"files": source_names or {}})
-    log.info("upload by %s loaded %s", actor_name(actor), counts)
+                    details={"files": source_names or {}, "daily_balances_recomputed": recomputed})
+    log.info("upload by %s loaded %s and recomputed %d daily rows", actor_name(actor), counts, recomputed)
     return counts
 
 

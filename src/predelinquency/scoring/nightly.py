@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, text
 
 from predelinquency.db.bulk import copy_in, read_frame
 from predelinquency.db.features_io import FeatureInputs, load_feature_inputs
-from predelinquency.db.rollup import refresh_daily_balances
+from predelinquency.db.rollup import latest_data_day, refresh_daily_balances
 from predelinquency.errors import PdeError
 from predelinquency.features.build import compute_features
 from predelinquency.features.window import build_panel
@@ -57,11 +57,6 @@ class NightlyResult:
     tiers: dict[str, int]
     psi: dict[str, Any]
     stages: list[dict[str, Any]] = field(default_factory=list)
-
-
-def latest_data_day(conn: Connection) -> date | None:
-    """The newest day in the daily rollup, or None when there is no data."""
-    return conn.execute(text("SELECT max(day) FROM daily_balances")).scalar()
 
 
 def bring_rollup_up_to_date(conn: Connection) -> tuple[int, date | None]:
