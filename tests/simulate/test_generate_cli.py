@@ -2,6 +2,7 @@
 
 import json
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 from predelinquency import cli as cli_mod
 from predelinquency.errors import Conflict, PdeError
 from predelinquency.settings import Settings
+from predelinquency.simulate import generate as generate_mod
 from predelinquency.simulate import generate_bank, load
 
 SMALL = ["--customers", "100", "--days", "120"]
@@ -142,6 +144,28 @@ def test_a_failure_leaves_nothing_half_written(fresh_settings: Settings, db: Eng
     with db.connect() as c:
         status, error = c.execute(text("SELECT status, error FROM batch_runs")).one()
     assert status == "failed" and "disk full" in error
+
+
+@pytest.mark.parametrize("where", ["simulate_chunk", "chunk_pieces"])  # the two worker threads
+def test_a_worker_failure_stops_the_load_and_leaves_nothing(fresh_settings: Settings, db: Engine,
+                                                            monkeypatch: pytest.MonkeyPatch, where: str):
+    real = getattr(generate_mod, where)
+    calls = []
+
+    def failing(ch_or_seed, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:  # a later chunk, with earlier ones already copied
+            raise MemoryError(f"{where} ran out")
+        return real(ch_or_seed, *args, **kwargs)
+
+    monkeypatch.setattr(generate_mod, where, failing)
+    settings = fresh_settings.model_copy(update={"simulation": fresh_settings.simulation.model_copy(
+        update={"chunk_customers": 100})})  # chunks of 10, 25, 62, 100, ... customers
+    with pytest.raises(MemoryError, match=f"{where} ran out"):
+        generate_bank(db, settings, customers=300, days=120, seed=1)
+    for table in ("customers", "transactions", "daily_balances", "labels"):
+        assert _count(db, table) == 0, table
+    assert not [t for t in threading.enumerate() if t.name.startswith("pde-")]  # both workers have stopped
 
 
 def test_an_unmigrated_database_is_explained(pg_server_url: str, fresh_settings: Settings):
