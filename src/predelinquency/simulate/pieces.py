@@ -4,7 +4,6 @@ spilled to disk and loaded after the last chunk, in their key's order."""
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -115,7 +114,8 @@ class LabelSpill:
         first = int(ch.customers.customer_id[0]) - 1
         by_day = np.ascontiguousarray((np.clip(ch.true_pd, 0.0, 1.0) + 0.0).T)  # + 0.0: no -0.0
         for day, row in enumerate(by_day):
-            os.pwrite(self._file.fileno(), row.data, (day * self.customers + first) * 8)
+            self._file.seek((day * self.customers + first) * 8)
+            self._file.write(row.data)
 
     def pieces(self, piece_rows: int = PIECE_ROWS) -> Iterator[Binary]:
         """labels rows by as_of then customer_id, in payloads of whole days (or of part of one day)."""
@@ -129,7 +129,8 @@ class LabelSpill:
                 c1 = min(c0 + step, n)
                 block = np.empty((d1 - d0, c1 - c0))
                 for k in range(d1 - d0):
-                    os.preadv(self._file.fileno(), [block[k].data], ((d0 + k) * n + c0) * 8)
+                    self._file.seek(((d0 + k) * n + c0) * 8)
+                    self._file.readinto(block[k].data)
                 yield encode("labels", [
                     ("customer_id", INT8, np.tile(np.arange(c0 + 1, c1 + 1, dtype=np.int64), d1 - d0)),
                     ("as_of", DATE, np.repeat(np.arange(d0, d1) + day0, c1 - c0)),
