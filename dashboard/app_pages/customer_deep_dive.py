@@ -43,7 +43,9 @@ def profile_strip(p: dict) -> None:
     c[0].metric("Monthly income", ui.money(p["monthly_income"]), border=True)
     c[1].metric("Credit outstanding", ui.money(p["outstanding"]), border=True)
     c[2].metric("Monthly instalments", ui.money(p["monthly_instalments"]), border=True)
-    c[3].metric("Officer", p["officer"] or "Unassigned", border=True)
+    c[3].metric("Case officer", p["officer"] or "Not assigned", border=True,
+                help="The officer this customer is assigned to (Assign, below). Each intervention names the officer "
+                     "handling it, who may be someone else.")
     notes = []
     if p["snoozed_until"] is not None:
         notes.append(f":material/snooze: Snoozed until {ui.when(p['snoozed_until'])}")

@@ -129,7 +129,7 @@ def test_deep_dive_finds_by_name_prefix_and_shows_the_customer(users, demo):
     assert at.selectbox[0].label.endswith("matches")
     at.text_input(key="dd_query").input("1").run()
     assert "customer 1" in _texts(at)
-    assert {m.label for m in at.metric} >= {"Monthly income", "Credit outstanding", "Officer"}
+    assert {m.label for m in at.metric} >= {"Monthly income", "Credit outstanding", "Case officer"}
 
 
 def test_officer_cannot_start_jobs_or_promote(users, demo):
