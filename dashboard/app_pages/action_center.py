@@ -13,6 +13,7 @@ ui.header("Action Center", "Who to contact today, why, and with what — from th
 ui.show_flash()
 settings = core.settings()
 cooldown = settings.operations.contact_cooldown_days
+capacity = settings.operations.daily_contact_capacity
 STATUSES = (wq.NO_INTERVENTION, "open", "in_progress", "completed", "cancelled")
 
 
@@ -35,10 +36,13 @@ def queue_cards(ctx: core.Context, show_snoozed: bool) -> None:
 
 def filters() -> dict:
     with st.container(border=True):
-        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
         urg = c1.pills("Urgency", (1, 2, 3), default=(1, 2, 3), selection_mode="multi",
                        format_func=lambda u: ui.URGENCY[u])
-        snoozed = c2.toggle("Show snoozed customers",
+        plan_only = capacity > 0 and c2.toggle(
+            "Today's plan only", help=f"The top of the queue that fits the team's {capacity} contacts a day "
+                                      "(operations.daily_contact_capacity), after today's contacts so far.")
+        snoozed = c3.toggle("Show snoozed customers",
                             help="Snoozed customers are hidden from the queue until their date.")
         c = st.columns(4)
         tiers = c[0].multiselect("Tier", ui.TIERS[::-1], placeholder="All tiers")
@@ -49,12 +53,13 @@ def filters() -> dict:
                                     format_func=lambda s: "No intervention" if s == "none" else ui.label(s))
     return {"urgencies": tuple(urg) or (1, 2, 3), "tiers": tuple(tiers), "segments": tuple(segs),
             "officer": None if officer == "All officers" else officer, "statuses": tuple(statuses),
-            "show_snoozed": snoozed}
+            "show_snoozed": snoozed, "plan_only": plan_only}
 
 
-def queue_table(df: pd.DataFrame) -> int | None:
+def queue_table(df: pd.DataFrame, plan: set[int]) -> int | None:
     """The queue as a table; returns the customer_id of the selected row."""
     view = pd.DataFrame({
+        "Plan": df["customer_id"].map(lambda c: "★" if c in plan else ""),
         "Urgency": df["urgency"].map(ui.URGENCY_SHORT), "Customer": df["customer_id"], "Name": df["full_name"],
         "Segment": df["segment"].map(ui.label), "Tier": df["tier"],
         "PD": df["pd"] * 100, "Score": df["score"],
@@ -70,6 +75,7 @@ def queue_table(df: pd.DataFrame) -> int | None:
         ui.styled(view, {"Tier": ui.TIER_COLORS}), hide_index=True, on_select="rerun", selection_mode="single-row",
         key=ui.widget_key("queue"), height=ui.rows_height(len(view), 420),
         column_config={
+            "Plan": st.column_config.TextColumn(width="small", help="★: in today's plan, within the team's capacity"),
             "Customer": st.column_config.NumberColumn(format="%d"),
             "Δ score": st.column_config.NumberColumn(format="%+d", help="Change since the previous scoring"),
             "PD": st.column_config.ProgressColumn("PD", format="%.1f%%", min_value=0, max_value=100),
@@ -100,18 +106,31 @@ def selected_panel(r: pd.Series) -> None:
                                  key=f"ac-{r['customer_id']}", reset=("queue",))
 
 
+def plan_caption(plan: dict) -> str:
+    left = len(plan["ids"])
+    if not left and plan["made_today"] >= plan["capacity"]:
+        return (f"Today's plan is done: {plan['made_today']:,} contacts made, the team's capacity is "
+                f"{plan['capacity']:,} a day.")
+    return (f"Today's plan: **{left:,}** customers to contact (★), the top of the queue among those who can be "
+            f"contacted now; {plan['made_today']:,} of the team's {plan['capacity']:,} contacts a day made so far.")
+
+
 @ui.guarded
 def queue_tab(ctx: core.Context, f: dict) -> None:
+    plan = wq.todays_plan(ctx.as_of, ctx.model_version, cooldown, capacity) if capacity else None
+    if plan:
+        st.markdown(plan_caption(plan))
     df = wq.worklist(ctx.as_of, ctx.model_version, f["urgencies"], f["tiers"], f["segments"], f["officer"],
-                     f["statuses"], f["show_snoozed"], cooldown)
+                     f["statuses"], f["show_snoozed"], cooldown, plan["ids"] if plan and f["plan_only"] else None)
     if df.empty:
         ui.empty("No customer in the queue matches these filters.",
-                 "Widen the filters, or turn on 'Show snoozed' to include snoozed customers.")
+                 "Widen the filters, turn off 'Today's plan only', or turn on 'Show snoozed' to include "
+                 "snoozed customers.")
         return
     total = int(df["total_rows"].iloc[0])
     st.caption(f"Showing {len(df):,} of {total:,} customers, most urgent and most worthwhile first. "
                "Select a row to act on it.")
-    chosen = queue_table(df)
+    chosen = queue_table(df, set(plan["ids"]) if plan else set())
     if chosen is not None:
         selected_panel(df[df["customer_id"] == chosen].iloc[0])
 

@@ -29,15 +29,43 @@ def queue_summary(as_of: date, version: str, show_snoozed: bool) -> pd.DataFrame
         GROUP BY urgency, tier ORDER BY urgency, tier""", as_of=as_of, v=version)
 
 
+# the queue's order, everywhere it is ranked: most urgent first, then the most worthwhile
+QUEUE_ORDER = "rs.urgency, rs.expected_benefit DESC, rs.pd DESC, rs.customer_id"
+
+
+@st.cache_data(ttl=TTL_SHORT, show_spinner=False)
+def todays_plan(as_of: date, version: str, cooldown_days: int, capacity: int) -> dict:
+    """Who to contact today within the team's capacity: {capacity, made_today, ids}.
+
+    The day's contacts so far (interventions created today, not cancelled) use up capacity; the rest goes to
+    the top of the queue among customers who can be contacted now: not snoozed, not in the cool-down, and
+    without an open intervention already.
+    """
+    made = int(row("""SELECT count(*) AS n FROM interventions
+                      WHERE created_at >= date_trunc('day', now()) AND status <> 'cancelled'""")["n"])
+    ids = frame(f"""
+        SELECT rs.customer_id FROM risk_scores rs
+        WHERE rs.as_of = :as_of AND rs.model_version = :v AND rs.urgency <= 3 AND NOT {_SNOOZED}
+          AND NOT EXISTS (SELECT 1 FROM interventions i WHERE i.customer_id = rs.customer_id
+                          AND (i.status IN ('open', 'in_progress')
+                               OR (i.status <> 'cancelled' AND i.created_at > now() - make_interval(days => :cool))))
+        ORDER BY {QUEUE_ORDER}
+        LIMIT :n""", as_of=as_of, v=version, cool=cooldown_days, n=max(capacity - made, 0))
+    return {"capacity": capacity, "made_today": made, "ids": tuple(int(i) for i in ids["customer_id"])}
+
+
 @st.cache_data(ttl=TTL_SHORT, show_spinner=False)
 def worklist(as_of: date, version: str, urgencies: tuple[int, ...], tiers: tuple[str, ...],
              segments: tuple[str, ...], officer: str | None, statuses: tuple[str, ...], show_snoozed: bool,
-             cooldown_days: int, limit: int = 500) -> pd.DataFrame:
+             cooldown_days: int, only: tuple[int, ...] | None = None, limit: int = 500) -> pd.DataFrame:
     """The queue, most urgent and most worthwhile first, with owner, last intervention, cool-down and snooze;
-    column total_rows holds how many rows match before the limit."""
+    column total_rows holds how many rows match before the limit. only: just these customers."""
     where = ["rs.as_of = :as_of", "rs.model_version = :v", "rs.urgency = ANY(:urg)"]
     params: dict = {"as_of": as_of, "v": version, "urg": list(urgencies), "cool": cooldown_days,
                     "limit": min(limit, MAX_ROWS)}
+    if only is not None:
+        where.append("rs.customer_id = ANY(:only)")
+        params["only"] = list(only)
     if tiers:
         where.append("rs.tier = ANY(:tiers)")
         params["tiers"] = list(tiers)
@@ -74,7 +102,7 @@ def worklist(as_of: date, version: str, urgencies: tuple[int, ...], tiers: tuple
         LEFT JOIN LATERAL (SELECT max(until) AS until FROM customer_snoozes s
                            WHERE s.customer_id = rs.customer_id AND s.until >= current_date) sn ON true
         WHERE {' AND '.join(where)}
-        ORDER BY rs.urgency, rs.expected_benefit DESC, rs.pd DESC, rs.customer_id
+        ORDER BY {QUEUE_ORDER}
         LIMIT :limit""", **params)
 
 

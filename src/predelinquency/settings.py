@@ -97,6 +97,7 @@ class PolicyRule(BaseModel):
 
 class Operations(BaseModel):
     contact_cooldown_days: int = Field(7, ge=0)
+    daily_contact_capacity: int = Field(150, ge=0)  # contacts the team can make a day; 0: no daily plan
     sla_hours: dict[str, int] = {"Critical": 24, "High": 72, "Medium": 168, "Low": 336}
 
 

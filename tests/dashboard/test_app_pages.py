@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
 from dashboard_support import APP, PASSWORD
 from sqlalchemy import create_engine, text
 from streamlit.testing.v1 import AppTest
+
+from predelinquency.settings import get_settings
 
 PAGES = {
     "app_pages/action_center.py": "Action Center",
@@ -140,3 +145,38 @@ def test_officer_cannot_start_jobs_or_promote(users, demo):
     at.switch_page("app_pages/model_performance.py").run()
     assert "Only managers and admins can promote" in _texts(at)
     assert not any(b.label == "Promote to champion" for b in at.button)
+
+
+@pytest.fixture
+def capacity(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    """A team that makes 20 contacts a day: fewer than the demo bank's queue holds."""
+    monkeypatch.setenv("PDE_OPERATIONS__DAILY_CONTACT_CAPACITY", "20")
+    get_settings.cache_clear()
+    yield 20
+    get_settings.cache_clear()
+
+
+def test_todays_plan_fills_the_teams_capacity_and_shrinks_as_they_act(users, demo, capacity):
+    import streamlit as st
+
+    from predelinquency.operations.interventions import create_intervention
+
+    at = _logged_in(users["manager"]).run()
+    at.switch_page("app_pages/action_center.py").run()
+    assert f"Today's plan: **{capacity}** customers to contact" in _texts(at)
+    next(t for t in at.toggle if t.label == "Today's plan only").set_value(True).run()
+    plan = at.dataframe[0].value
+    assert len(plan) == capacity and set(plan["Plan"]) == {"★"}
+    assert list(plan["Urgency"]) == sorted(plan["Urgency"])  # the top of the queue: most urgent first
+    first = int(plan["Customer"].iloc[0])
+
+    eng = create_engine(demo)
+    with eng.begin() as c:
+        create_intervention(c, users["manager"], first, "agent_call", "phone", get_settings())
+    eng.dispose()
+    st.cache_data.clear()  # what every write from the dashboard does
+    at.run()
+    assert f"Today's plan: **{capacity - 1}** customers to contact" in _texts(at)
+    assert f"1 of the team's {capacity} contacts a day made so far" in _texts(at)
+    after = at.dataframe[0].value
+    assert len(after) == capacity - 1 and first not in set(after["Customer"])
