@@ -55,6 +55,7 @@ def pages(ctx: core.Context, customer_id: int | None) -> dict[str, Callable[[], 
         core.context(), core.segments(), core.officers(), wq.sla_summary()
         if ctx.has_scores:
             wq.queue_summary(as_of, v, False)
+            wq.todays_plan(as_of, v, cool, s.operations.daily_contact_capacity)
             wq.worklist(as_of, v, (1, 2, 3), (), (), None, (), False, cool)
         wq.open_interventions(), wq.cooldown_customers(cool)
 
