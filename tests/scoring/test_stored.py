@@ -22,18 +22,11 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def eng(demo_db: str) -> Iterator[Engine]:
+def engine(demo_db: str) -> Iterator[Engine]:
+    """The demo bank: the session's `conn` fixture then rolls back on it."""
     e = create_engine(demo_db)
     yield e
     e.dispose()
-
-
-@pytest.fixture
-def conn(eng: Engine) -> Iterator[Connection]:
-    """A connection whose writes are rolled back after the test."""
-    with eng.connect() as c:
-        yield c
-        c.rollback()
 
 
 def sample_ids(conn: Connection, as_of, n: int = 6) -> list[int]:
@@ -136,16 +129,16 @@ def test_another_model_s_scores_are_not_served(conn, demo_settings: Settings, de
     assert r["source"] == "computed" and r["model_version"] == demo_bank.challenger
 
 
-def test_a_new_earlier_run_changes_the_previous_score_so_later_rows_are_recomputed(eng: Engine,
+def test_a_new_earlier_run_changes_the_previous_score_so_later_rows_are_recomputed(engine: Engine,
                                                                                    demo_settings: Settings, demo_bank):
-    with eng.connect() as c:
+    with engine.connect() as c:
         cid = sample_ids(c, demo_bank.as_of, 2)[0]
         model = load_model(demo_settings, c)
         assert stored_latest(c, demo_settings, model.version, cid)
     # a run between the last two becomes the latest rows' previous score: their change and urgency are stale
     between = demo_bank.as_of - timedelta(days=3)
-    run_nightly(eng, demo_settings, "system:test", between)
-    with eng.connect() as c:
+    run_nightly(engine, demo_settings, "system:test", between)
+    with engine.connect() as c:
         assert stored_latest(c, demo_settings, model.version, cid) == {}
         now = score_customer(c, demo_settings, cid, model=model)
         prev_pd = c.execute(text("SELECT pd FROM risk_scores WHERE as_of = :d AND customer_id = :c"),
@@ -153,8 +146,8 @@ def test_a_new_earlier_run_changes_the_previous_score_so_later_rows_are_recomput
         assert now["source"] == "computed" and now["prev_pd"] == pytest.approx(prev_pd)
         # the new run's own rows serve explicit requests for their day, never the default one
         assert score_customer(c, demo_settings, cid, model=model, as_of=between)["source"] == "nightly"
-    run_nightly(eng, demo_settings, "system:test")
-    with eng.connect() as c:
+    run_nightly(engine, demo_settings, "system:test")
+    with engine.connect() as c:
         assert score_customer(c, demo_settings, cid, model=model)["source"] == "nightly"
         assert stored_latest(c, demo_settings, model.version, cid)
 
