@@ -53,6 +53,7 @@ def _stream(args: argparse.Namespace) -> None:
     from predelinquency.settings import Settings
     from predelinquency.simulate.chunk import calibrate
     from predelinquency.simulate.generate import ChunkDone, chunk_plan, stream_pieces
+    from predelinquency.simulate.pieces import Frame
     from predelinquency.simulate.timeline import DEFAULT_END, Timeline
 
     settings = Settings(data_dir=Path(tempfile.mkdtemp()))
@@ -70,7 +71,7 @@ def _stream(args: argparse.Namespace) -> None:
                 print(f"{done:,} customers, {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
             continue
         rows[item.table] = rows.get(item.table, 0) + item.rows
-        payload_bytes += item.rows_bytes.nbytes if hasattr(item, "rows_bytes") else item.df.estimated_size()
+        payload_bytes += item.df.estimated_size() if isinstance(item, Frame) else item.rows_bytes.nbytes
     print(json.dumps({"customers": args.stream_only, "seconds": round(time.perf_counter() - started, 1),
                       "cpu_s": round(time.process_time() - cpu0, 1), "rows": rows, "payload_bytes": payload_bytes,
                       "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))

@@ -104,8 +104,10 @@ def roll_up_back_dated(conn: Connection, transactions: pl.DataFrame) -> int:
     backfill) would never reach the features. Their customers' days from the earliest such transaction to
     the latest rolled-up day are recomputed: balances carry forward, so every later day changes too.
     """
+    if transactions.height == 0:
+        return 0
     last = latest_data_day(conn)
-    if last is None or transactions.height == 0:
+    if last is None:
         return 0
     late = transactions.filter(pl.col("ts").dt.date() <= last)
     if late.height == 0:

@@ -10,6 +10,7 @@ cut out of the bytes afterwards with one boolean mask, so rows keep their own or
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from psycopg import sql
@@ -34,17 +35,17 @@ class Vocabulary:
 
     labels: tuple[str, ...]
 
-    @property
+    @cached_property
     def encoded(self) -> np.ndarray:
         return np.array([x.encode() for x in self.labels], np.dtype(f"S{self.width}"))
 
-    @property
+    @cached_property
     def lengths(self) -> np.ndarray:
         return np.array([len(x.encode()) for x in self.labels], ">i4")
 
-    @property
+    @cached_property
     def width(self) -> int:
-        return max(len(x.encode()) for x in self.labels)
+        return int(self.lengths.max())
 
 
 @dataclass
