@@ -16,7 +16,8 @@ import polars as pl
 from predelinquency.errors import PdeError
 
 MISSING = "__missing__"
-Table = pd.DataFrame | pl.DataFrame | Mapping[str, Any]
+# an ndarray is a matrix already in the encoder's column order (numeric models only): what scoring passes
+Table = pd.DataFrame | pl.DataFrame | Mapping[str, Any] | np.ndarray
 
 
 def to_pandas(X: Table) -> pd.DataFrame:
@@ -97,6 +98,11 @@ class TableEncoder:
 
     def transform(self, X: Table) -> np.ndarray:
         """(n, p) float64 matrix in feature_names_ order; extra columns are ignored."""
+        if isinstance(X, np.ndarray):
+            if self.categorical_ or X.ndim != 2 or X.shape[1] != len(self.feature_names_):
+                raise PdeError(f"a feature matrix must be (rows, {len(self.feature_names_)}) in the model's column "
+                               f"order, for a model without categorical features; got shape {X.shape}")
+            return X.astype(np.float64, copy=False)
         if isinstance(X, Mapping):
             return self._transform_row(X)
         if isinstance(X, pl.DataFrame) and not self.categorical_:

@@ -19,6 +19,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from predelinquency.model import learners as L
 from predelinquency.model.encoding import Table, TableEncoder, to_pandas
+from predelinquency.model.oblivious import ObliviousShap
 from predelinquency.model.resample import smote
 from predelinquency.model.search import search
 
@@ -154,6 +155,26 @@ class RiskEnsemble(ClassifierMixin, BaseEstimator):
 
     def contributions(self, X: Table, approximate: bool = False) -> np.ndarray:
         """(n, p + 1) SHAP values in log-odds, last column the expected value; each row sums to decision_function."""
-        data = self._data(self.encoder_.transform(X))
-        return sum(self.weights_[n] * L.contributions(n, m, data, approximate)  # type: ignore[return-value]
-                   for n, m in self.learners_.items())
+        Xe = self.encoder_.transform(X)
+        tables = None if approximate else self._oblivious_shap()
+        data = self._data(Xe, catboost=tables is None and "catboost" in self.learners_)
+        total = np.zeros((len(Xe), Xe.shape[1] + 1))
+        for n, m in self.learners_.items():
+            own = tables.contributions(Xe) if n == "catboost" and tables is not None else L.contributions(
+                n, m, data, approximate)
+            total += self.weights_[n] * own
+        return total
+
+    def _oblivious_shap(self) -> ObliviousShap | None:
+        """CatBoost's per-leaf SHAP tables, built on first use (None: no CatBoost, or a model they do not cover)."""
+        if "catboost" not in self.learners_:
+            return None
+        if not hasattr(self, "_oblivious_"):
+            self._oblivious_ = ObliviousShap.from_catboost(self.learners_["catboost"])
+        return self._oblivious_
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the tables are derived from the CatBoost model: rebuilt after loading, never stored in an artifact
+        state = super().__getstate__()
+        state.pop("_oblivious_", None)
+        return state

@@ -6,10 +6,10 @@ result is exactly the PSI of the whole population, without holding it in memory.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import polars as pl
 
 from predelinquency.features.registry import CALENDAR_FEATURES
 from predelinquency.monitoring.psi import psi_band, psi_of_fractions, share_per_bin
@@ -27,16 +27,16 @@ class DriftAccumulator:
         counts = share_per_bin(values, np.asarray(spec["edges"], dtype=np.float64)) * len(values)
         self._counts[key] = self._counts.get(key, 0) + counts
 
-    def add(self, scores: np.ndarray, features: pl.DataFrame) -> None:
-        """Adds one shard's scores and feature values."""
+    def add(self, scores: np.ndarray, features: Mapping[str, np.ndarray]) -> None:
+        """Adds one shard's scores and feature values (by feature name, aligned to scores)."""
         if len(scores) == 0:
             return
         self._n += len(scores)
         if "score" in self.baseline:
             self._add("score", self.baseline["score"], np.asarray(scores, dtype=np.float64))
         for name, spec in self.baseline.get("features", {}).items():
-            if name in features.columns:
-                self._add(f"f:{name}", spec, features[name].cast(pl.Float64).to_numpy())
+            if name in features:
+                self._add(f"f:{name}", spec, np.asarray(features[name], dtype=np.float64))
 
     def result(self) -> dict[str, Any]:
         """{'score', 'score_band', 'features': {name: psi}, 'worst', 'retrain', 'calendar'}.

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 from predelinquency.features import registry
+from predelinquency.features.window import index_of
 from predelinquency.scoring.actions import expected_loss, recommend_actions, urgency
 from predelinquency.scoring.policy import apply_policy
 from predelinquency.scoring.reasons import reason_codes
@@ -22,19 +24,22 @@ DUE_SOON_DAYS = 7
 
 def exposure_and_due(accounts: pl.DataFrame, customer_ids: np.ndarray, as_of: date) -> tuple[np.ndarray, np.ndarray]:
     """Per customer: credit exposure (outstanding on cards and loans) and whether an instalment is due soon."""
-    credit = accounts.filter(pl.col("product_type").is_in(CREDIT_PRODUCTS))
-    # days until the next due day of each credit product (due days are 1–28, so every month has them)
-    dom = as_of.day
-    credit = credit.with_columns(
-        pl.when(pl.col("due_day") >= dom).then(pl.col("due_day") - dom)
-        .otherwise(pl.col("due_day") + _days_in_month(as_of) - dom).alias("days_to_due"))
-    per = credit.group_by("customer_id").agg(
-        pl.col("outstanding").cast(pl.Float64).sum().alias("exposure"),
-        pl.col("days_to_due").min().alias("days_to_due"))
-    aligned = pl.DataFrame({"customer_id": customer_ids.astype(np.int64)}).join(per, on="customer_id", how="left")
-    exposure = aligned["exposure"].fill_null(0.0).to_numpy()
-    due_soon = (aligned["days_to_due"].fill_null(999).to_numpy() <= DUE_SOON_DAYS)
-    return exposure, due_soon
+    # numpy rather than a polars group-by: the API decides one customer at a time, where every polars query
+    # costs ~0.3 ms of dispatch; for a nightly shard both take a few ms
+    n = len(customer_ids)
+    exposure, days_to_due = np.zeros(n), np.full(n, np.inf)
+    if accounts.height:
+        order = np.argsort(customer_ids, kind="stable")
+        pos = index_of(customer_ids[order], accounts["customer_id"].to_numpy().astype(np.int64))
+        credit = (pos >= 0) & np.isin(accounts["product_type"].to_numpy(), CREDIT_PRODUCTS)
+        at = order[pos[credit]]
+        outstanding = accounts["outstanding"].cast(pl.Float64).to_numpy()[credit]
+        np.add.at(exposure, at, np.nan_to_num(outstanding))
+        # days until the next due day of each credit product (due days are 1–28, so every month has them)
+        due = accounts["due_day"].cast(pl.Float64).to_numpy()[credit]
+        dom = as_of.day
+        np.minimum.at(days_to_due, at, np.where(due >= dom, due - dom, due + _days_in_month(as_of) - dom))
+    return exposure, days_to_due <= DUE_SOON_DAYS
 
 
 def _days_in_month(d: date) -> int:
@@ -42,41 +47,74 @@ def _days_in_month(d: date) -> int:
     return (nxt - date(d.year, d.month, 1)).days
 
 
-def decide(features: pl.DataFrame, pd: np.ndarray, contributions: np.ndarray, model_features: list[str],
-           accounts: pl.DataFrame, previous: pl.DataFrame, as_of: date, settings: Settings) -> pl.DataFrame:
-    """One risk_scores row per customer in `features` (without as_of/model_version/batch_run_id).
+def _previous(previous: pl.DataFrame, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(prev_pd, prev_tier, prev_score) aligned to ids: NaN, None and NaN where there is no earlier run."""
+    prev_pd, prev_score = np.full(len(ids), np.nan), np.full(len(ids), np.nan)
+    prev_tier = np.full(len(ids), None, dtype=object)
+    if previous.height:
+        order = np.argsort(ids, kind="stable")
+        pos = index_of(ids[order], previous["customer_id"].to_numpy().astype(np.int64))
+        found = pos >= 0
+        at = order[pos[found]]
+        prev_pd[at] = previous["prev_pd"].cast(pl.Float64).to_numpy()[found]
+        prev_score[at] = previous["prev_score"].cast(pl.Float64).to_numpy()[found]
+        prev_tier[at] = previous["prev_tier"].to_numpy()[found]
+    return prev_pd, prev_tier, prev_score
 
+
+def decide(ids: np.ndarray, pd: np.ndarray, contributions: np.ndarray, values: np.ndarray,
+           model_features: list[str], features: pl.DataFrame, accounts: pl.DataFrame, previous: pl.DataFrame,
+           as_of: date, settings: Settings) -> dict[str, Any]:
+    """The risk_scores columns (without as_of/model_version/batch_run_id) of the customers `ids`, as arrays.
+
+    values: the model features' values, (n, p) in model_features order, as explained by contributions;
+    features: every computed feature (the policy rules may read features the model does not use).
     previous: customer_id, prev_pd, prev_tier, prev_score from the last earlier run (may be empty).
+    Reasons and fired policy rules are lists per customer; see as_frame and as_records.
     """
-    ids = features["customer_id"].to_numpy().astype(np.int64)
     score = pd_to_score(pd, settings.scoring)
     model_tier = pd_to_tier(pd, settings.scoring).astype(object)
     tier, fired = apply_policy(model_tier, features, settings.policy_rules)
-    values = features.select(pl.col(model_features)).to_numpy().astype(np.float64)
-    reasons = reason_codes(contributions, values, model_features, registry.get)
     exposure, due_soon = exposure_and_due(accounts, ids, as_of)
     el = expected_loss(pd, exposure, settings.costs.lgd)
     action, benefit = recommend_actions(el, settings.actions)
-    prev = pl.DataFrame({"customer_id": ids}).join(previous, on="customer_id", how="left")
-    prev_pd = prev["prev_pd"].cast(pl.Float64).fill_null(np.nan).to_numpy()
-    prev_tier = prev["prev_tier"].to_numpy().astype(object)
-    prev_score = prev["prev_score"].cast(pl.Float64).to_numpy()
-    return pl.DataFrame({
-        "customer_id": ids,
+    prev_pd, prev_tier, prev_score = _previous(previous, ids)
+    return {
+        "customer_id": ids.astype(np.int64),
         "pd": pd.astype(np.float64),
         "score": score.astype(np.int16),
         "rating_band": score_to_band(score, settings.scoring).astype(str),
         "tier": tier.astype(str),
         "model_tier": model_tier.astype(str),
-        "prev_pd": pl.Series(prev_pd).fill_nan(None),
-        "prev_tier": prev["prev_tier"],
-        "score_change": pl.Series(score - prev_score).fill_nan(None).cast(pl.Int16),
-        "reasons": [json.dumps(r) for r in reasons],
+        "prev_pd": prev_pd,
+        "prev_tier": prev_tier,
+        "score_change": score - prev_score,
+        "reasons": reason_codes(contributions, values, model_features, registry.get),
         "exposure": exposure,
         "expected_loss": el,
         "recommended_action": action.astype(str),
         "expected_benefit": benefit,
         "urgency": urgency(tier, pd, prev_pd, prev_tier, due_soon, action),
-        # PostgreSQL array literal for COPY; rule names are config identifiers without commas or braces
-        "policy_rules": ["{" + ",".join(f) + "}" for f in fired],
-    })
+        "policy_rules": fired,
+    }
+
+
+def as_frame(decided: dict[str, Any]) -> pl.DataFrame:
+    """decide's columns as the frame COPY writes: reasons as JSON, rules as array literals, NaN as null."""
+    out = dict(decided)
+    out["prev_pd"] = pl.Series(decided["prev_pd"]).fill_nan(None)
+    out["prev_tier"] = pl.Series(decided["prev_tier"].tolist(), dtype=pl.String)
+    out["score_change"] = pl.Series(decided["score_change"]).fill_nan(None).cast(pl.Int16)
+    out["reasons"] = [json.dumps(r) for r in decided["reasons"]]
+    # PostgreSQL array literal for COPY; rule names are config identifiers without commas or braces
+    out["policy_rules"] = ["{" + ",".join(f) + "}" for f in decided["policy_rules"]]
+    return pl.DataFrame(out)
+
+
+def as_records(decided: dict[str, Any]) -> list[dict[str, Any]]:
+    """decide's columns as one dict of plain Python values per customer (None where there is no earlier run)."""
+    columns = {k: v if isinstance(v, list) else v.tolist() for k, v in decided.items()}
+    columns["prev_pd"] = [None if v != v else v for v in columns["prev_pd"]]  # NaN is the only value != itself
+    columns["score_change"] = [None if v != v else int(v) for v in columns["score_change"]]
+    names = list(columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]

@@ -22,13 +22,14 @@ from predelinquency.db.bulk import copy_in, read_frame
 from predelinquency.db.features_io import FeatureInputs, load_feature_inputs
 from predelinquency.db.rollup import latest_data_day, refresh_daily_balances
 from predelinquency.errors import PdeError
-from predelinquency.features.build import compute_features
+from predelinquency.features.build import feature_matrix
+from predelinquency.features.registry import FEATURE_NAMES
 from predelinquency.features.window import build_panel
 from predelinquency.model.pd_model import PDModel
 from predelinquency.model.registry import load_model
 from predelinquency.monitoring.drift import DriftAccumulator
 from predelinquency.monitoring.runs import RunRecorder, recorded_run
-from predelinquency.scoring.decide import decide
+from predelinquency.scoring.decide import as_frame, decide
 from predelinquency.scoring.stored import (
     PREVIOUS_LOOKBACK_DAYS,
     bump_score_history,
@@ -94,24 +95,31 @@ def previous_scores(conn: Connection, customer_ids: np.ndarray, as_of: date) -> 
     )
 
 
+def model_columns(model: PDModel) -> np.ndarray:
+    """Positions of the model's features among the registered ones; PdeError when this code lacks one."""
+    position = {name: i for i, name in enumerate(FEATURE_NAMES)}
+    missing = [n for n in model.feature_names if n not in position]
+    if missing:
+        raise PdeError(f"model {model.version} needs features this code does not compute: {', '.join(missing[:5])}")
+    return np.array([position[n] for n in model.feature_names], dtype=np.int64)
+
+
 def score_ids(conn: Connection, settings: Settings, model: PDModel, as_of: date, customer_ids: np.ndarray,
-              inputs: FeatureInputs | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(decided rows, every computed feature) for these customers at as_of.
+              inputs: FeatureInputs | None = None) -> tuple[dict[str, Any], np.ndarray]:
+    """(decide's columns, the (customers, registered features) matrix) for these customers at as_of.
 
     inputs: already loaded for exactly these customers (default: loaded here).
     """
     inputs = inputs or load_feature_inputs(conn, as_of, as_of, customer_ids.tolist())
     panel = build_panel(inputs.daily, customer_ids)
-    feats = compute_features(panel, as_of, inputs.customers, inputs.accounts, inputs.payments,
-                             window_days=settings.features.window_days, grace_days=settings.simulation.grace_days)
-    missing = sorted(set(model.feature_names) - set(feats.columns))
-    if missing:
-        raise PdeError(f"model {model.version} needs features this code does not compute: {', '.join(missing[:5])}")
-    X = feats.select(pl.col(model.feature_names))
+    matrix = feature_matrix(panel, as_of, inputs.customers, inputs.accounts, inputs.payments,
+                            window_days=settings.features.window_days, grace_days=settings.simulation.grace_days)
+    X = matrix[:, model_columns(model)]
     pd_, contrib = model.explain(X)
-    rows = decide(feats, pd_, contrib, model.feature_names, inputs.accounts,
-                  previous_scores(conn, customer_ids, as_of), as_of, settings)
-    return rows, feats
+    by_name = dict(zip(FEATURE_NAMES, matrix.T, strict=True))
+    decided = decide(panel.customer_ids, pd_, contrib, X, model.feature_names, by_name, inputs.accounts,
+                     previous_scores(conn, panel.customer_ids, as_of), as_of, settings)
+    return decided, matrix
 
 
 def _score_shard(conn: Connection, settings: Settings, model: PDModel, as_of: date, shard: int,
@@ -125,7 +133,8 @@ def _score_shard(conn: Connection, settings: Settings, model: PDModel, as_of: da
     if len(ids) == 0:
         return pl.DataFrame()
     inputs = load_feature_inputs(conn, as_of, as_of, ids.tolist())
-    rows, feats = score_ids(conn, settings, model, as_of, ids, inputs)
+    decided, matrix = score_ids(conn, settings, model, as_of, ids, inputs)
+    rows = as_frame(decided)
     # what lets later requests reuse the row (scoring/stored.py): the write count, the digest of the rows
     # scored, and each customer's latest data day (as_of - 1 makes it their default-as_of score; unknown in a
     # backfill, whose window ends before the customer's real latest data)
@@ -136,7 +145,7 @@ def _score_shard(conn: Connection, settings: Settings, model: PDModel, as_of: da
             .with_columns(pl.lit(as_of).alias("as_of"), pl.lit(model.version).alias("model_version"),
                           pl.lit(run_id).alias("batch_run_id"), pl.lit(version_now).alias("data_version")))
     copy_in(conn, "risk_scores", rows)
-    drift.add(rows["score"].to_numpy(), feats)
+    drift.add(rows["score"].to_numpy(), dict(zip(FEATURE_NAMES, matrix.T, strict=True)))
     return rows
 
 

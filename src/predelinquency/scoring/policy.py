@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+from collections.abc import Mapping
 
 import numpy as np
 import polars as pl
@@ -19,15 +20,19 @@ def tier_rank(tiers: np.ndarray) -> np.ndarray:
     return np.select([tiers == t for t in TIERS], list(range(len(TIERS))), default=-1).astype(np.int8)
 
 
-def apply_policy(model_tier: np.ndarray, features: pl.DataFrame, rules: list[PolicyRule]
+def apply_policy(model_tier: np.ndarray, features: Mapping[str, np.ndarray] | pl.DataFrame, rules: list[PolicyRule]
                  ) -> tuple[np.ndarray, list[list[str]]]:
-    """Final tiers (never below the model's) and, per customer, the names of the rules that fired."""
+    """Final tiers (never below the model's) and, per customer, the names of the rules that fired.
+
+    features: each feature's values per customer, by name (a frame or a mapping of arrays).
+    """
     rank = tier_rank(model_tier)
     fired_masks: list[np.ndarray] = []
+    names = features.columns if isinstance(features, pl.DataFrame) else features.keys()
     for rule in rules:
-        if rule.feature not in features.columns:
+        if rule.feature not in names:
             raise PdeError(f"policy rule '{rule.name}' uses feature '{rule.feature}', which is not computed")
-        values = features.get_column(rule.feature).to_numpy().astype(float)
+        values = np.asarray(features[rule.feature], dtype=np.float64)
         # a missing value never fires a rule: NaN comparisons are False
         mask = _OPS[rule.op](values, rule.value) & ~np.isnan(values)
         rank = np.where(mask, np.maximum(rank, TIER_RANK[rule.min_tier]), rank)

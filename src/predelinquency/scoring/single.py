@@ -7,7 +7,6 @@ source 'nightly'; the others are computed now, source 'computed'. Both are the s
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import date, timedelta
 from typing import Any
@@ -22,6 +21,7 @@ from predelinquency.features import registry
 from predelinquency.model.pd_model import PDModel
 from predelinquency.model.registry import load_model
 from predelinquency.scoring.actions import NO_ACTION
+from predelinquency.scoring.decide import as_records
 from predelinquency.scoring.nightly import score_ids
 from predelinquency.scoring.policy import apply_policy
 from predelinquency.scoring.reasons import reason_codes
@@ -30,19 +30,6 @@ from predelinquency.scoring.stored import input_digests, stored_by_digest, store
 from predelinquency.settings import Settings
 
 MAX_BATCH = 1_000
-
-
-def _rows_to_dicts(rows: pl.DataFrame, as_of: date, version: str | None) -> list[dict[str, Any]]:
-    """API-shaped results: reasons and policy rules as lists, missing previous values as None."""
-    out = []
-    for r in rows.iter_rows(named=True):
-        r["reasons"] = json.loads(r["reasons"])
-        r["policy_rules"] = [p for p in r["policy_rules"].strip("{}").split(",") if p]
-        r["as_of"] = as_of
-        r["model_version"] = version
-        r["source"] = "computed"
-        out.append(r)
-    return out
 
 
 def _latest_days(conn: Connection, customer_ids: list[int]) -> dict[int, date | None]:
@@ -97,8 +84,9 @@ def score_customers(conn: Connection, settings: Settings, customer_ids: list[int
             if rest and len(rest) < before:
                 inputs = inputs.only(rest)
     if rest:
-        rows, _ = score_ids(conn, settings, model, as_of, np.asarray(rest, dtype=np.int64), inputs)
-        by_id.update((r["customer_id"], r) for r in _rows_to_dicts(rows, as_of, model.version))
+        decided, _ = score_ids(conn, settings, model, as_of, np.asarray(rest, dtype=np.int64), inputs)
+        by_id.update((r["customer_id"], r | {"as_of": as_of, "model_version": model.version, "source": "computed"})
+                     for r in as_records(decided))
     return [by_id[c] for c in customer_ids]
 
 

@@ -1,0 +1,55 @@
+"""The per-leaf SHAP tables give CatBoost's own exact SHAP values, missing values and every depth included."""
+
+import pickle
+
+import numpy as np
+import pytest
+from catboost import CatBoostClassifier, Pool
+
+from predelinquency.model.ensemble import RiskEnsemble
+from predelinquency.model.oblivious import ObliviousShap
+from tests.model.synthetic import make_table
+
+
+def _numeric(n: int = 2000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    X, y, _ = make_table(n, seed)
+    Xn = X[["a", "b", "noise"]].assign(flag=X["flag"].astype(float)).to_numpy(dtype=np.float64)
+    return Xn, y
+
+
+@pytest.mark.parametrize(("depth", "nan_mode"), [(3, "Min"), (6, "Min"), (8, "Max")])
+def test_tables_match_catboost_regular_shap(depth, nan_mode):
+    X, y = _numeric()
+    model = CatBoostClassifier(iterations=60, depth=depth, nan_mode=nan_mode, verbose=False,
+                               allow_writing_files=False, thread_count=1, random_seed=1).fit(X, y)
+    tables = ObliviousShap.from_catboost(model)
+    assert tables is not None
+    rows = np.vstack([X[:300], np.full((1, X.shape[1]), np.nan)])  # a row with nothing known at all
+    assert np.isnan(rows[:, 0]).sum() > 10
+    expected = model.get_feature_importance(Pool(rows), type="ShapValues")
+    got = tables.contributions(rows)
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, atol=1e-9)
+    np.testing.assert_allclose(got.sum(axis=1), model.predict(rows, prediction_type="RawFormulaVal"), atol=1e-9)
+
+
+def test_a_model_with_categorical_features_is_left_to_catboost():
+    X, y, _ = make_table(800)
+    model = CatBoostClassifier(iterations=20, depth=4, verbose=False, allow_writing_files=False, thread_count=1,
+                               cat_features=["segment"]).fit(X.assign(flag=X["flag"].astype(int)), y)
+    assert ObliviousShap.from_catboost(model) is None
+
+
+def test_the_ensemble_explains_with_the_tables_before_and_after_pickling():
+    X, y, _ = make_table(1500)
+    num = X[["a", "b", "noise"]].head(200)
+    ens = RiskEnsemble(random_state=0).fit(X[["a", "b", "noise"]], y)
+    contrib = ens.contributions(num)
+    assert ens._oblivious_ is not None  # the tables were used
+    # XGBoost and LightGBM compute in float32: agreement to ~1e-6
+    np.testing.assert_allclose(contrib.sum(axis=1), ens.decision_function(num), atol=1e-5)
+    restored = pickle.loads(pickle.dumps(ens))
+    assert not hasattr(restored, "_oblivious_")  # derived from the model, never stored with it
+    np.testing.assert_allclose(restored.contributions(num), contrib, atol=1e-12)
+    restored._oblivious_ = None  # CatBoost's own computation: the same values
+    np.testing.assert_allclose(restored.contributions(num), contrib, atol=1e-9)
