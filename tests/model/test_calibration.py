@@ -34,3 +34,11 @@ def test_small_windows_use_platt_and_pds_stay_inside_zero_one():
     # calibration is monotone: it never reorders customers
     grid = np.linspace(-10, 10, 50)
     assert np.all(np.diff(cal.predict(grid)) >= 0)
+
+
+def test_the_isotonic_map_is_applied_exactly_as_scikit_learn_applies_it():
+    z, y, _ = _miscalibrated(6000, seed=4)
+    cal = Calibrator(method="isotonic").fit(z, y)
+    grid = np.concatenate([np.linspace(-30, 30, 2001), z[:500]])  # beyond the fitted range and at its points
+    expected = np.clip(cal.model_.predict(grid), PD_FLOOR, 1 - PD_FLOOR)
+    np.testing.assert_array_equal(cal.predict(grid), expected)

@@ -2,7 +2,7 @@ import numpy as np
 import polars as pl
 
 from predelinquency.scoring.actions import NO_ACTION, expected_loss, recommend_actions, urgency
-from predelinquency.scoring.policy import apply_policy
+from predelinquency.scoring.policy import apply_policy, tier_rank
 from predelinquency.settings import ActionCost, PolicyRule
 
 RULE = PolicyRule(name="two_failed_debits", description="x", feature="failed_debits_30d", op=">=", value=2,
@@ -37,3 +37,9 @@ def test_urgency_tiers():
     due_soon = np.array([False, True, False, False, False, False])
     action = np.array(["agent_call"] * 5 + [NO_ACTION], dtype=object)
     assert urgency(tier, pd, prev_pd, prev_tier, due_soon, action).tolist() == [1, 1, 2, 2, 4, 4]
+
+
+def test_tier_rank_orders_the_tiers_and_marks_anything_else():
+    names = np.array(["Low", "Critical", "High", "Medium", "None", "low", ""], dtype=object)
+    assert tier_rank(names).tolist() == [0, 3, 2, 1, -1, -1, -1]
+    assert tier_rank(np.array(["High", "Low"])).tolist() == [2, 0]  # a numpy string array as well

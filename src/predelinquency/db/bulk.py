@@ -63,14 +63,55 @@ def copy_out(conn: Connection, query: str, params: dict | None = None,
 FETCH_MAX_CUSTOMERS = 20
 
 
+def customer_filter(ids: Sequence[int] | None, column: str = "customer_id") -> tuple[str, dict]:
+    """(SQL condition, its params) selecting these customers (None: every customer), for psycopg's %(name)s style.
+
+    One customer is "= id", not "= ANY(ids)": for a lookup by one customer PostgreSQL runs the scalar
+    condition in a quarter of the time (0.14 against 0.55 ms for the latest-day lookup over 7 partitions).
+    """
+    if ids is None:
+        return "true", {"ids": None}
+    ids = [int(i) for i in ids]
+    if len(ids) == 1:
+        return f"{column} = %(id)s", {"ids": ids, "id": ids[0]}
+    return f"{column} = ANY(%(ids)s::bigint[])", {"ids": ids}
+
+
+def fetch_all(conn: Connection, query: str, params: dict) -> list[tuple]:
+    """The rows of a small query, straight through psycopg in binary (no SQLAlchemy layer: ~0.25 ms less)."""
+    with _raw(conn).cursor(binary=True) as cur:
+        cur.execute(query, params)
+        return cur.fetchall()
+
+
 def read_frame(conn: Connection, query: str, params: dict, schema: dict[str, pl.DataType]) -> pl.DataFrame:
     """The query's rows as a frame: fetched for a few customers, through COPY for many.
 
     params["ids"] (a list of customer ids, or None for all) decides which; params are bound by psycopg.
     """
+    return read_frames(conn, [(query, schema)], params)[0]
+
+
+def read_frames(conn: Connection, queries: Sequence[tuple[str, dict[str, pl.DataType]]],
+                params: dict) -> list[pl.DataFrame]:
+    """Each (query, schema)'s rows as a frame, all with the same params; see read_frame.
+
+    For a few customers the queries go out together in one pipeline: the server runs each while the
+    previous result travels back, instead of one round trip after another. Binary results: no float
+    printing on the server nor parsing here (~0.2 ms per 90 daily rows).
+    """
     ids = params.get("ids")
-    if ids is not None and len(ids) <= FETCH_MAX_CUSTOMERS:
-        with _raw(conn).cursor() as cur:
+    if ids is None or len(ids) > FETCH_MAX_CUSTOMERS:
+        return [copy_out(conn, query, params, schema) for query, schema in queries]
+    raw = _raw(conn)
+    with raw.pipeline():
+        cursors = []
+        for query, _ in queries:
+            cur = raw.cursor(binary=True)
             cur.execute(query, params)
-            return pl.DataFrame(cur.fetchall(), schema=schema, orient="row")
-    return copy_out(conn, query, params, schema)
+            cursors.append(cur)
+    frames = [pl.DataFrame(cur.fetchall(), schema=schema, orient="row")
+              for cur, (_, schema) in zip(cursors, queries, strict=True)]
+    for cur in cursors:
+        cur.close()
+    return frames

@@ -7,13 +7,15 @@ full window, and features ignore what lies on or after each as_of.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import polars as pl
 from sqlalchemy import Connection
 
-from predelinquency.db.bulk import read_frame
+from predelinquency.db.bulk import customer_filter, read_frames
 from predelinquency.features.build import compute_features
 from predelinquency.features.window import FLOW_COLUMNS, LEVEL_COLUMNS, WINDOW_DAYS, Panel, build_panel
 from predelinquency.settings import Settings, get_settings
@@ -68,6 +70,39 @@ def _columns(schema: dict[str, pl.DataType]) -> str:
     return ", ".join(schema)
 
 
+Schema = dict[str, pl.DataType]
+
+
+def feature_input_queries(as_of_min: date, as_of_max: date, customer_ids: list[int] | None = None, *,
+                          window_days: int = WINDOW_DAYS, payments_due_before: date | None = None
+                          ) -> tuple[list[tuple[str, Schema]], dict[str, Any]]:
+    """The four (query, schema) pairs of load_feature_inputs and their shared params, for read_frames.
+
+    Callers that need more rows of the same customers (scoring's previous scores) add their own queries,
+    so that everything goes out in one pipeline.
+    """
+    if as_of_max < as_of_min:
+        raise ValueError(f"as_of_max {as_of_max} is before as_of_min {as_of_min}")
+    # the filter is chosen here, not in SQL, so the planner sees a plain index condition
+    only, params = customer_filter(customer_ids)
+    params |= {"lo": as_of_min - timedelta(days=window_days), "hi": as_of_max,
+               "due_hi": payments_due_before or as_of_max}
+    return [
+        (f"SELECT {_columns(DAILY_SCHEMA)} FROM daily_balances WHERE day >= %(lo)s AND day < %(hi)s AND {only}",
+         DAILY_SCHEMA),
+        (f"SELECT {_columns(CUSTOMER_SCHEMA)} FROM customers WHERE {only} ORDER BY customer_id", CUSTOMER_SCHEMA),
+        (f"SELECT {_columns(ACCOUNT_SCHEMA)} FROM accounts WHERE {only}", ACCOUNT_SCHEMA),
+        (f"SELECT {_columns(PAYMENT_SCHEMA)} FROM payments WHERE due_date < %(due_hi)s AND {only}", PAYMENT_SCHEMA),
+    ], params
+
+
+def feature_inputs(frames: Sequence[pl.DataFrame], params: dict[str, Any]) -> FeatureInputs:
+    """FeatureInputs from the first four frames read for feature_input_queries (with its params)."""
+    daily, customers, accounts, payments = frames[:4]
+    return FeatureInputs(daily=daily, customers=customers, accounts=accounts, payments=payments,
+                         start=params["lo"], end=params["hi"])
+
+
 def load_feature_inputs(conn: Connection, as_of_min: date, as_of_max: date, customer_ids: list[int] | None = None,
                         *, window_days: int = WINDOW_DAYS, payments_due_before: date | None = None) -> FeatureInputs:
     """Daily rows for [as_of_min - window_days, as_of_max), and the customers, accounts and payments of customer_ids.
@@ -75,22 +110,9 @@ def load_feature_inputs(conn: Connection, as_of_min: date, as_of_max: date, cust
     customer_ids None means every customer. payments_due_before (default as_of_max) lets a training job also
     load the payments its labels look at after the latest as_of.
     """
-    if as_of_max < as_of_min:
-        raise ValueError(f"as_of_max {as_of_max} is before as_of_min {as_of_min}")
-    start = as_of_min - timedelta(days=window_days)
-    params: dict = {"lo": start, "hi": as_of_max, "due_hi": payments_due_before or as_of_max,
-                    "ids": list(customer_ids) if customer_ids is not None else None}
-    # the filter is chosen here, not in SQL, so the planner sees a plain index condition
-    only = "customer_id = ANY(%(ids)s::bigint[])" if customer_ids is not None else "true"
-    daily = read_frame(conn, f"SELECT {_columns(DAILY_SCHEMA)} FROM daily_balances "
-                        f"WHERE day >= %(lo)s AND day < %(hi)s AND {only}", params, DAILY_SCHEMA)
-    customers = read_frame(conn, f"SELECT {_columns(CUSTOMER_SCHEMA)} FROM customers WHERE {only} ORDER BY customer_id",
-                      params, CUSTOMER_SCHEMA)
-    accounts = read_frame(conn, f"SELECT {_columns(ACCOUNT_SCHEMA)} FROM accounts WHERE {only}", params, ACCOUNT_SCHEMA)
-    payments = read_frame(conn, f"SELECT {_columns(PAYMENT_SCHEMA)} FROM payments "
-                           f"WHERE due_date < %(due_hi)s AND {only}", params, PAYMENT_SCHEMA)
-    return FeatureInputs(daily=daily, customers=customers, accounts=accounts, payments=payments,
-                         start=start, end=as_of_max)
+    queries, params = feature_input_queries(as_of_min, as_of_max, customer_ids, window_days=window_days,
+                                            payments_due_before=payments_due_before)
+    return feature_inputs(read_frames(conn, queries, params), params)
 
 
 def features_at(conn: Connection, as_of: date, customer_ids: list[int] | None = None,

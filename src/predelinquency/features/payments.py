@@ -12,9 +12,9 @@ import polars as pl
 
 from predelinquency.features.ops import date_days, days_since, epoch_day, head, masked_median, ratio, tail
 from predelinquency.features.window import Window, index_of
+from predelinquency.ingest.schemas import CREDIT_PRODUCTS
 
 FAMILY = "payments"
-CREDIT_PRODUCTS = ("credit_card", "personal_loan")
 
 # name, unit, risk direction, description, reason template
 SPECS: tuple[tuple[str, str, int, str, str], ...] = (
@@ -79,7 +79,7 @@ SPECS: tuple[tuple[str, str, int, str, str], ...] = (
 )
 
 
-def _is_credit(product_type: pl.Series) -> np.ndarray:
+def is_credit(product_type: pl.Series) -> np.ndarray:
     """True for credit products (cards, loans)."""
     if len(product_type) > 1000:
         return product_type.is_in(CREDIT_PRODUCTS).to_numpy()
@@ -178,7 +178,7 @@ def _accounts(win: Window, accounts: pl.DataFrame) -> dict[str, np.ndarray]:
     row = index_of(win.customer_ids, accounts["customer_id"].to_numpy().astype(np.int64))
     opened = date_days(accounts["opened_on"])
     # a product opened on or after as_of did not exist yet
-    keep = (row >= 0) & (opened < a) & _is_credit(accounts["product_type"])
+    keep = (row >= 0) & (opened < a) & is_credit(accounts["product_type"])
     row, opened = row[keep], opened[keep]
     instalment = np.nan_to_num(accounts["monthly_instalment"].to_numpy().astype(np.float64)[keep])
     count, instalments = _reduce_by_customer(n, row, np.column_stack([np.ones(len(row)), instalment]), np.add).T

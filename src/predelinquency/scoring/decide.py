@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 
 from predelinquency.features import registry
+from predelinquency.features.payments import is_credit
 from predelinquency.features.window import index_of
 from predelinquency.scoring.actions import expected_loss, recommend_actions, urgency
 from predelinquency.scoring.policy import apply_policy
@@ -17,7 +18,6 @@ from predelinquency.scoring.reasons import reason_codes
 from predelinquency.scoring.scale import pd_to_score, pd_to_tier, score_to_band
 from predelinquency.settings import Settings
 
-CREDIT_PRODUCTS = ("credit_card", "personal_loan")
 # an instalment due within this many days makes a High-risk customer urgent: the miss would be imminent
 DUE_SOON_DAYS = 7
 
@@ -31,7 +31,7 @@ def exposure_and_due(accounts: pl.DataFrame, customer_ids: np.ndarray, as_of: da
     if accounts.height:
         order = np.argsort(customer_ids, kind="stable")
         pos = index_of(customer_ids[order], accounts["customer_id"].to_numpy().astype(np.int64))
-        credit = (pos >= 0) & np.isin(accounts["product_type"].to_numpy(), CREDIT_PRODUCTS)
+        credit = (pos >= 0) & is_credit(accounts["product_type"])
         at = order[pos[credit]]
         outstanding = accounts["outstanding"].cast(pl.Float64).to_numpy()[credit]
         np.add.at(exposure, at, np.nan_to_num(outstanding))

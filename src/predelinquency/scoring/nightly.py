@@ -18,8 +18,8 @@ import numpy as np
 import polars as pl
 from sqlalchemy import Connection, Engine, text
 
-from predelinquency.db.bulk import copy_in, read_frame
-from predelinquency.db.features_io import FeatureInputs, load_feature_inputs
+from predelinquency.db.bulk import copy_in, customer_filter, read_frames
+from predelinquency.db.features_io import FeatureInputs, feature_input_queries, feature_inputs
 from predelinquency.db.rollup import latest_data_day, refresh_daily_balances
 from predelinquency.errors import PdeError
 from predelinquency.features.build import feature_matrix
@@ -83,16 +83,24 @@ def shard_customer_ids(conn: Connection, shard: int, n_shards: int) -> np.ndarra
     return np.asarray(ids, dtype=np.int64)
 
 
-def previous_scores(conn: Connection, customer_ids: np.ndarray, as_of: date) -> pl.DataFrame:
-    """customer_id, prev_pd, prev_tier, prev_score from each customer's latest run before as_of."""
-    return read_frame(
-        conn,
-        "SELECT DISTINCT ON (customer_id) customer_id, pd AS prev_pd, tier AS prev_tier, score AS prev_score "
-        "FROM risk_scores WHERE as_of < %(d)s AND as_of >= %(d)s - %(back)s AND customer_id = ANY(%(ids)s) "
-        "ORDER BY customer_id, as_of DESC, created_at DESC",
-        {"d": as_of, "ids": customer_ids.tolist(), "back": PREVIOUS_LOOKBACK_DAYS},
-        schema={"customer_id": pl.Int64, "prev_pd": pl.Float64, "prev_tier": pl.String, "prev_score": pl.Float64},
-    )
+_PREVIOUS_SCHEMA = {"customer_id": pl.Int64(), "prev_pd": pl.Float64(), "prev_tier": pl.String(),
+                    "prev_score": pl.Float64()}
+
+
+def _previous_query(only: str) -> tuple[str, dict[str, pl.DataType]]:
+    """Each customer's latest score before %(d)s (within %(back)s days), for the customers `only` selects."""
+    return ("SELECT DISTINCT ON (customer_id) customer_id, pd AS prev_pd, tier AS prev_tier, score AS prev_score "
+            f"FROM risk_scores WHERE as_of < %(d)s AND as_of >= %(d)s - %(back)s AND {only} "
+            "ORDER BY customer_id, as_of DESC, created_at DESC", _PREVIOUS_SCHEMA)
+
+
+def load_scoring_inputs(conn: Connection, as_of: date, customer_ids: list[int]) -> tuple[FeatureInputs, pl.DataFrame]:
+    """(feature inputs, previous scores) of these customers at as_of: for a few customers, one round trip."""
+    queries, params = feature_input_queries(as_of, as_of, customer_ids)
+    only, _ = customer_filter(customer_ids)
+    frames = read_frames(conn, [*queries, _previous_query(only)],
+                         params | {"d": as_of, "back": PREVIOUS_LOOKBACK_DAYS})
+    return feature_inputs(frames, params), frames[4]
 
 
 def model_columns(model: PDModel) -> np.ndarray:
@@ -105,12 +113,12 @@ def model_columns(model: PDModel) -> np.ndarray:
 
 
 def score_ids(conn: Connection, settings: Settings, model: PDModel, as_of: date, customer_ids: np.ndarray,
-              inputs: FeatureInputs | None = None) -> tuple[dict[str, Any], np.ndarray]:
+              loaded: tuple[FeatureInputs, pl.DataFrame] | None = None) -> tuple[dict[str, Any], np.ndarray]:
     """(decide's columns, the (customers, registered features) matrix) for these customers at as_of.
 
-    inputs: already loaded for exactly these customers (default: loaded here).
+    loaded: load_scoring_inputs of exactly these customers (default: loaded here).
     """
-    inputs = inputs or load_feature_inputs(conn, as_of, as_of, customer_ids.tolist())
+    inputs, previous = loaded or load_scoring_inputs(conn, as_of, customer_ids.tolist())
     panel = build_panel(inputs.daily, customer_ids)
     matrix = feature_matrix(panel, as_of, inputs.customers, inputs.accounts, inputs.payments,
                             window_days=settings.features.window_days, grace_days=settings.simulation.grace_days)
@@ -118,7 +126,7 @@ def score_ids(conn: Connection, settings: Settings, model: PDModel, as_of: date,
     pd_, contrib = model.explain(X)
     by_name = dict(zip(FEATURE_NAMES, matrix.T, strict=True))
     decided = decide(panel.customer_ids, pd_, contrib, X, model.feature_names, by_name, inputs.accounts,
-                     previous_scores(conn, panel.customer_ids, as_of), as_of, settings)
+                     previous, as_of, settings)
     return decided, matrix
 
 
@@ -132,8 +140,8 @@ def _score_shard(conn: Connection, settings: Settings, model: PDModel, as_of: da
     ids = shard_customer_ids(conn, shard, n_shards)
     if len(ids) == 0:
         return pl.DataFrame()
-    inputs = load_feature_inputs(conn, as_of, as_of, ids.tolist())
-    decided, matrix = score_ids(conn, settings, model, as_of, ids, inputs)
+    inputs, previous = load_scoring_inputs(conn, as_of, ids.tolist())
+    decided, matrix = score_ids(conn, settings, model, as_of, ids, (inputs, previous))
     rows = as_frame(decided)
     # what lets later requests reuse the row (scoring/stored.py): the write count, the digest of the rows
     # scored, and each customer's latest data day (as_of - 1 makes it their default-as_of score; unknown in a

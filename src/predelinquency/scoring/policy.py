@@ -15,9 +15,16 @@ _OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt
 TIER_RANK = {t: i for i, t in enumerate(TIERS)}
 
 
+_SORTED_TIERS = np.array(sorted(TIERS), dtype=object)
+_RANK_OF_SORTED = np.array([TIER_RANK[t] for t in _SORTED_TIERS], dtype=np.int8)
+
+
 def tier_rank(tiers: np.ndarray) -> np.ndarray:
-    """0 (Low) … 3 (Critical) for each tier name."""
-    return np.select([tiers == t for t in TIERS], list(range(len(TIERS))), default=-1).astype(np.int8)
+    """0 (Low) … 3 (Critical) for each tier name, -1 for anything else."""
+    tiers = np.asarray(tiers, dtype=object)
+    # a binary search among the four names: one vector operation at any size, no per-tier comparisons
+    pos = np.minimum(np.searchsorted(_SORTED_TIERS, tiers), len(TIERS) - 1)
+    return np.where(_SORTED_TIERS[pos] == tiers, _RANK_OF_SORTED[pos], -1).astype(np.int8)
 
 
 def apply_policy(model_tier: np.ndarray, features: Mapping[str, np.ndarray] | pl.DataFrame, rules: list[PolicyRule]

@@ -37,14 +37,13 @@ def reason_codes(contributions: np.ndarray, values: np.ndarray, feature_names: l
     idx = np.take_along_axis(idx, order, axis=1)
     top = np.take_along_axis(top, order, axis=1)
     vals = np.take_along_axis(values, idx, axis=1)
-    specs = [spec_of(name) for name in feature_names]
     out: list[list[dict[str, Any]]] = []
     for row_idx, row_contrib, row_vals in zip(idx.tolist(), top.tolist(), vals.tolist(), strict=True):
         reasons = []
         for j, c, v in zip(row_idx, row_contrib, row_vals, strict=True):
             if c <= 0:
                 break
-            spec = specs[j]
+            spec = spec_of(feature_names[j])
             value = None if v is None or (isinstance(v, float) and math.isnan(v)) else round(float(v), 4)
             reasons.append({
                 "code": spec.name.upper(),

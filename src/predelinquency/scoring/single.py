@@ -13,16 +13,16 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
-from predelinquency.db.features_io import load_feature_inputs
+from predelinquency.db.bulk import customer_filter, fetch_all
 from predelinquency.errors import NotFound, PdeError
 from predelinquency.features import registry
 from predelinquency.model.pd_model import PDModel
 from predelinquency.model.registry import load_model
 from predelinquency.scoring.actions import NO_ACTION
 from predelinquency.scoring.decide import as_records
-from predelinquency.scoring.nightly import score_ids
+from predelinquency.scoring.nightly import load_scoring_inputs, score_ids
 from predelinquency.scoring.policy import apply_policy
 from predelinquency.scoring.reasons import reason_codes
 from predelinquency.scoring.scale import pd_to_score, pd_to_tier, score_to_band
@@ -37,9 +37,9 @@ def _latest_days(conn: Connection, customer_ids: list[int]) -> dict[int, date | 
 
     One round trip for both questions a request asks first; an index lookup per customer, not a table scan.
     """
-    return dict(conn.execute(text(
-        "SELECT c.customer_id, (SELECT max(day) FROM daily_balances b WHERE b.customer_id = c.customer_id) "
-        "FROM customers c WHERE c.customer_id = ANY(CAST(:ids AS bigint[]))"), {"ids": customer_ids}).tuples().all())
+    only, params = customer_filter(customer_ids, "c.customer_id")
+    return dict(fetch_all(conn, "SELECT c.customer_id, (SELECT max(day) FROM daily_balances b "
+                                f"WHERE b.customer_id = c.customer_id) FROM customers c WHERE {only}", params))
 
 
 def score_customers(conn: Connection, settings: Settings, customer_ids: list[int], model: PDModel | None = None,
@@ -76,15 +76,15 @@ def score_customers(conn: Connection, settings: Settings, customer_ids: list[int
             by_id = stored_scores(conn, settings, model.version, as_of, customer_ids)
     rest = sorted({c for c in customer_ids if c not in by_id})
     if rest:
-        inputs = load_feature_inputs(conn, as_of, as_of, rest)
+        inputs, previous = load_scoring_inputs(conn, as_of, rest)
         if reuse:  # data changed somewhere: reuse the stored rows of customers whose own inputs did not
             by_id.update(stored_by_digest(conn, settings, model.version, as_of, input_digests(inputs)))
             before = len(rest)
             rest = [c for c in rest if c not in by_id]
             if rest and len(rest) < before:
-                inputs = inputs.only(rest)
+                inputs = inputs.only(rest)  # previous rows of the others are simply never looked up
     if rest:
-        decided, _ = score_ids(conn, settings, model, as_of, np.asarray(rest, dtype=np.int64), inputs)
+        decided, _ = score_ids(conn, settings, model, as_of, np.asarray(rest, dtype=np.int64), (inputs, previous))
         by_id.update((r["customer_id"], r | {"as_of": as_of, "model_version": model.version, "source": "computed"})
                      for r in as_records(decided))
     return [by_id[c] for c in customer_ids]

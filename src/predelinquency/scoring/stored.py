@@ -47,7 +47,7 @@ _AT_SQL = text(_SELECT + "WHERE as_of = :as_of AND customer_id = ANY(CAST(:ids A
 _LATEST_SQL = text(_SELECT + "WHERE customer_id = :c AND last_data_day = as_of - 1 " + _CURRENT
                    + " ORDER BY as_of DESC LIMIT 1")
 
-# how far back the previous score is looked for (nightly.previous_scores; the digest check below must agree)
+# how far back the previous score is looked for (nightly._previous_query; the digest check below must agree)
 PREVIOUS_LOOKBACK_DAYS = 90
 # every input row of a customer, hashed and summed per table (order-free), then the four sums hashed together
 DIGEST_SEED = 20_261_123
