@@ -81,3 +81,15 @@ def test_features_at_gives_the_expected_values(bank: Connection, settings: Setti
 def test_empty_customer_list_gives_an_empty_frame(bank: Connection, settings: Settings):
     df = load_features_at(bank, AS_OF, [], settings)
     assert df.height == 0 and df.columns == ["customer_id", *names()]
+
+
+def test_one_customer_fetched_reads_what_a_copy_of_everyone_reads(bank: Connection):
+    """One customer goes through the pipelined binary fetch ("= id"), everyone through COPY: same rows."""
+    one = load_feature_inputs(bank, AS_OF, AS_OF, [1], payments_due_before=date(2026, 4, 1))
+    everyone = load_feature_inputs(bank, AS_OF, AS_OF, payments_due_before=date(2026, 4, 1)).only([1])
+    for name in ("daily", "customers", "accounts", "payments"):
+        got, expected = getattr(one, name), getattr(everyone, name)
+        assert got.schema == expected.schema, name
+        key = [c for c in ("customer_id", "day", "account_id", "payment_id") if c in got.columns]
+        assert got.sort(key).equals(expected.sort(key)), name
+    assert one.daily.height == 89 and one.payments.height == 3  # Dec 1 - Feb 28 without Feb 25
