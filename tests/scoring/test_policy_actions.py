@@ -1,7 +1,10 @@
+from datetime import date
+
 import numpy as np
 import polars as pl
 
 from predelinquency.scoring.actions import NO_ACTION, expected_loss, recommend_actions, urgency
+from predelinquency.scoring.decide import exposure_and_due
 from predelinquency.scoring.policy import apply_policy, tier_rank
 from predelinquency.settings import ActionCost, PolicyRule
 
@@ -43,3 +46,20 @@ def test_tier_rank_orders_the_tiers_and_marks_anything_else():
     names = np.array(["Low", "Critical", "High", "Medium", "None", "low", ""], dtype=object)
     assert tier_rank(names).tolist() == [0, 3, 2, 1, -1, -1, -1]
     assert tier_rank(np.array(["High", "Low"])).tolist() == [2, 0]  # a numpy string array as well
+
+
+def test_exposure_sums_credit_products_and_due_soon_wraps_the_month():
+    accounts = pl.DataFrame({
+        "customer_id": [7, 7, 7, 3, 9],
+        "product_type": ["current", "credit_card", "personal_loan", "personal_loan", "credit_card"],
+        "outstanding": [5000.0, 1200.0, None, 800.0, 50.0],
+        "due_day": [None, 28, 2, 20, 1],
+    })
+    # Jan 27: customer 7's card is due tomorrow, customer 3's loan in 24 days; 9 is not asked for
+    exposure, due_soon = exposure_and_due(accounts, np.array([3, 7, 5]), date(2026, 1, 27))
+    assert exposure.tolist() == [800.0, 1200.0, 0.0]  # the current account is not credit; unknown outstanding is 0
+    assert due_soon.tolist() == [False, True, False]
+    # Jan 30: the loan due on the 2nd is 3 days away across the month end
+    _, due_soon = exposure_and_due(accounts.filter(pl.col("product_type") == "personal_loan"),
+                                   np.array([7, 3]), date(2026, 1, 30))
+    assert due_soon.tolist() == [True, False]
