@@ -22,8 +22,8 @@ import numpy as np
 # leaves per tree grow as 2^depth and subsets of a tree's features as 2^distinct features: beyond this depth
 # the one-off tables cost more than they save, and CatBoost's own computation is used
 MAX_DEPTH = 10
-# rows explained per block: bounds the (rows × trees × depth) temporaries to a few tens of MB
-_BLOCK_ROWS = 4096
+# rows explained per block: bounds each (rows × trees × depth) temporary to ~35 MB for 500 trees of depth 8
+_BLOCK_ROWS = 1024
 
 
 def _leaf_table(levels: list[int], values: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, float, list[int]]:
