@@ -102,3 +102,16 @@ def test_smote_adds_only_synthetic_defaulters_and_keeps_missing_values():
     seg = enc.feature_names_.index("segment")
     assert set(np.unique(synth[:, seg])) <= {0.0, 1.0, 2.0}  # categories stay valid codes
     assert pd.Series(synth[:, enc.feature_names_.index("flag")]).isin([0.0, 1.0]).all()
+
+
+def test_a_matrix_input_must_match_the_model_columns():
+    X, y, _ = make_table(800)
+    num = X[["a", "b", "noise"]]
+    ens = RiskEnsemble(random_state=0, weights={"lightgbm": 1.0}).fit(num, y)
+    matrix = num.head(50).to_numpy()
+    np.testing.assert_allclose(ens.decision_function(matrix), ens.decision_function(num.head(50)))
+    with pytest.raises(PdeError, match=r"must be \(rows, 3\)"):
+        ens.decision_function(matrix[:, :2])
+    with_category = RiskEnsemble(random_state=0, weights={"lightgbm": 1.0}).fit(X[["a", "segment"]], y)
+    with pytest.raises(PdeError, match="without categorical features"):
+        with_category.decision_function(X[["a", "segment"]].head(5).to_numpy())

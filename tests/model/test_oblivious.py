@@ -53,3 +53,4 @@ def test_the_ensemble_explains_with_the_tables_before_and_after_pickling():
     np.testing.assert_allclose(restored.contributions(num), contrib, atol=1e-12)
     restored._oblivious_ = None  # CatBoost's own computation: the same values
     np.testing.assert_allclose(restored.contributions(num), contrib, atol=1e-9)
+

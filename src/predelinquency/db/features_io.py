@@ -20,22 +20,23 @@ from predelinquency.features.build import compute_features
 from predelinquency.features.window import FLOW_COLUMNS, LEVEL_COLUMNS, WINDOW_DAYS, Panel, build_panel
 from predelinquency.settings import Settings, get_settings
 
+Schema = dict[str, pl.DataType]
 _COUNT_COLUMNS = ("txn_count", "card_count", "online_count", "atm_count", "gambling_count", "failed_debits")
-DAILY_SCHEMA: dict[str, pl.DataType] = (
+DAILY_SCHEMA: Schema = (
     {"customer_id": pl.Int64(), "day": pl.Date()}
     | {c: pl.Float64() for c in LEVEL_COLUMNS + FLOW_COLUMNS if c not in _COUNT_COLUMNS}
     | {c: pl.Int32() for c in _COUNT_COLUMNS}
 )
-CUSTOMER_SCHEMA: dict[str, pl.DataType] = {
+CUSTOMER_SCHEMA: Schema = {
     "customer_id": pl.Int64(), "monthly_income": pl.Float64(), "salary_day": pl.Int16(),
     "employment_type": pl.String(), "segment": pl.String(), "tenure_months": pl.Int32(),
 }
-ACCOUNT_SCHEMA: dict[str, pl.DataType] = {
+ACCOUNT_SCHEMA: Schema = {
     "account_id": pl.Int64(), "customer_id": pl.Int64(), "product_type": pl.String(), "credit_limit": pl.Float64(),
     "opening_balance": pl.Float64(), "outstanding": pl.Float64(), "due_day": pl.Int16(),
     "monthly_instalment": pl.Float64(), "opened_on": pl.Date(),
 }
-PAYMENT_SCHEMA: dict[str, pl.DataType] = {
+PAYMENT_SCHEMA: Schema = {
     "payment_id": pl.Int64(), "customer_id": pl.Int64(), "account_id": pl.Int64(), "due_date": pl.Date(),
     "amount_due": pl.Float64(), "paid_date": pl.Date(), "amount_paid": pl.Float64(), "days_late": pl.Int32(),
     "status": pl.String(),
@@ -65,12 +66,9 @@ class FeatureInputs:
                              start=self.start, end=self.end)
 
 
-def _columns(schema: dict[str, pl.DataType]) -> str:
+def _columns(schema: Schema) -> str:
     """The SELECT list for a schema (names are ours, never user input)."""
     return ", ".join(schema)
-
-
-Schema = dict[str, pl.DataType]
 
 
 def feature_input_queries(as_of_min: date, as_of_max: date, customer_ids: list[int] | None = None, *,
