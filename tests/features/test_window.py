@@ -4,7 +4,7 @@ import numpy as np
 import polars as pl
 from feature_panels import AS_OF, PanelBuilder
 
-from predelinquency.features.window import PANEL_COLUMNS, build_panel, window
+from predelinquency.features.window import PANEL_COLUMNS, build_panel, index_of, positions, window
 
 
 def _daily(rows: list[tuple[int, date, float, float]]) -> pl.DataFrame:
@@ -74,3 +74,10 @@ def test_window_before_the_panel_start_has_unknown_balances():
     win = window(b.panel(), AS_OF)
     assert np.isnan(win["balance"][0, :60]).all() and (win["balance"][0, 60:] == 100).all()
     assert (win["outflow"] == 0).all()
+
+
+def test_index_of_and_positions_find_ids_and_mark_the_absent():
+    query = np.array([7, 3, 4, 9, 3])
+    assert index_of(np.array([3, 7, 9]), query).tolist() == [1, 0, -1, 2, 0]
+    assert positions(np.array([9, 3, 7]), query).tolist() == [2, 1, -1, 0, 1]  # ids in any order
+    assert positions(np.array([], dtype=np.int64), query).tolist() == [-1] * 5

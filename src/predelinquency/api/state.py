@@ -63,6 +63,8 @@ class ChampionCache:
                 except PdeError as exc:  # artifact missing or corrupt: the model cannot serve, the API can
                     log.error("champion model %s cannot be loaded: %s", version, exc)  # paths stay in the log
                     raise Unavailable(f"champion model {version} cannot be loaded; the server log says why") from exc
+                # the explanation tables are built here, under the lock, not by the first request that explains
+                self._model.prepare_explanations()
                 log.info("serving champion model %s", version)
             self._checked = time.monotonic()
             return self._model

@@ -87,6 +87,15 @@ def index_of(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return np.where(sorted_ids[pos] == ids, pos, -1)
 
 
+def positions(ids: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Position of each query id in ids (unique, in any order), -1 where it is absent."""
+    if len(ids) == 0:
+        return np.full(len(query), -1, dtype=np.int64)
+    order = np.argsort(ids, kind="stable")
+    pos = index_of(ids[order], query)
+    return np.where(pos >= 0, order[np.maximum(pos, 0)], -1)
+
+
 def forward_fill(values: np.ndarray) -> np.ndarray:
     """Each NaN replaced by the last non-NaN value to its left in the row; leading NaNs stay NaN."""
     # work on the [days, customers] transpose: for the panel's column-major arrays each day is contiguous

@@ -165,6 +165,10 @@ class RiskEnsemble(ClassifierMixin, BaseEstimator):
             total += self.weights_[n] * own
         return total
 
+    def prepare_explanations(self) -> None:
+        """Builds CatBoost's per-leaf SHAP tables now rather than on the first explanation."""
+        self._oblivious_shap()
+
     def _oblivious_shap(self) -> ObliviousShap | None:
         """CatBoost's per-leaf SHAP tables, built on first use (None: no CatBoost, or a model they do not cover)."""
         if "catboost" not in self.learners_:

@@ -53,11 +53,14 @@ def _leaf_table(levels: list[int], values: np.ndarray, weights: np.ndarray) -> t
     in_subset = ((subsets[:, None] >> np.arange(m)) & 1).astype(bool)       # [subset, player]
     level_known = in_subset[:, player_of_level]                           # [subset, level]
     # f(x, S) = Σ over leaves agreeing with x on S's levels of value × Π over the other levels of ratio
-    reach = values[None, :] * np.where(level_known[:, None, :], 1.0, ratio[None, :, :]).prod(axis=2)
+    reach = np.repeat(values[None, :], len(subsets), axis=0)              # [subset, leaf]
+    for level in range(depth):  # level by level: a [subset, leaf, level] product costs ~10x more
+        reach *= np.where(level_known[:, level, None], 1.0, ratio[None, :, level])
     known_mask = (level_known * (1 << np.arange(depth))).sum(axis=1)      # [subset]: bits fixed by S
     keys = leaves[None, :] & known_mask[:, None]                          # [subset, leaf]
-    grouped = np.zeros((len(subsets), n_leaves))
-    np.add.at(grouped, (np.repeat(subsets, n_leaves), keys.ravel()), reach.ravel())
+    # per subset, the reach summed over the leaves sharing S's bits (bincount: ~10x faster than np.add.at)
+    grouped = np.bincount((subsets[:, None] * n_leaves + keys).ravel(), weights=reach.ravel(),
+                          minlength=len(subsets) * n_leaves).reshape(len(subsets), n_leaves)
     f = grouped[subsets[None, :], leaves[:, None] & known_mask[None, :]]  # [x leaf, subset]
     # Shapley weights |S|!(m-|S|-1)!/m! for S without the player; phi_i = Σ_S w(S) (f(S ∪ i) - f(S))
     size = in_subset.sum(axis=1)

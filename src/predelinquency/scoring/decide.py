@@ -11,7 +11,7 @@ import polars as pl
 
 from predelinquency.features import registry
 from predelinquency.features.payments import is_credit
-from predelinquency.features.window import index_of
+from predelinquency.features.window import positions
 from predelinquency.scoring.actions import expected_loss, recommend_actions, urgency
 from predelinquency.scoring.policy import apply_policy
 from predelinquency.scoring.reasons import reason_codes
@@ -29,10 +29,9 @@ def exposure_and_due(accounts: pl.DataFrame, customer_ids: np.ndarray, as_of: da
     n = len(customer_ids)
     exposure, days_to_due = np.zeros(n), np.full(n, np.inf)
     if accounts.height:
-        order = np.argsort(customer_ids, kind="stable")
-        pos = index_of(customer_ids[order], accounts["customer_id"].to_numpy().astype(np.int64))
+        pos = positions(customer_ids, accounts["customer_id"].to_numpy().astype(np.int64))
         credit = (pos >= 0) & is_credit(accounts["product_type"])
-        at = order[pos[credit]]
+        at = pos[credit]
         outstanding = accounts["outstanding"].cast(pl.Float64).to_numpy()[credit]
         np.add.at(exposure, at, np.nan_to_num(outstanding))
         # days until the next due day of each credit product (due days are 1–28, so every month has them)
@@ -52,10 +51,9 @@ def _previous(previous: pl.DataFrame, ids: np.ndarray) -> tuple[np.ndarray, np.n
     prev_pd, prev_score = np.full(len(ids), np.nan), np.full(len(ids), np.nan)
     prev_tier = np.full(len(ids), None, dtype=object)
     if previous.height:
-        order = np.argsort(ids, kind="stable")
-        pos = index_of(ids[order], previous["customer_id"].to_numpy().astype(np.int64))
+        pos = positions(ids, previous["customer_id"].to_numpy().astype(np.int64))
         found = pos >= 0
-        at = order[pos[found]]
+        at = pos[found]
         prev_pd[at] = previous["prev_pd"].cast(pl.Float64).to_numpy()[found]
         prev_score[at] = previous["prev_score"].cast(pl.Float64).to_numpy()[found]
         prev_tier[at] = previous["prev_tier"].to_numpy()[found]

@@ -103,18 +103,21 @@ def load_scoring_inputs(conn: Connection, as_of: date, customer_ids: list[int]) 
     return feature_inputs(frames, params), frames[4]
 
 
+_REGISTRY_POSITION = {name: i for i, name in enumerate(FEATURE_NAMES)}
+
+
 def model_columns(model: PDModel) -> np.ndarray:
     """Positions of the model's features among the registered ones; PdeError when this code lacks one."""
-    position = {name: i for i, name in enumerate(FEATURE_NAMES)}
-    missing = [n for n in model.feature_names if n not in position]
+    missing = [n for n in model.feature_names if n not in _REGISTRY_POSITION]
     if missing:
         raise PdeError(f"model {model.version} needs features this code does not compute: {', '.join(missing[:5])}")
-    return np.array([position[n] for n in model.feature_names], dtype=np.int64)
+    return np.array([_REGISTRY_POSITION[n] for n in model.feature_names], dtype=np.int64)
 
 
 def score_ids(conn: Connection, settings: Settings, model: PDModel, as_of: date, customer_ids: np.ndarray,
-              loaded: tuple[FeatureInputs, pl.DataFrame] | None = None) -> tuple[dict[str, Any], np.ndarray]:
-    """(decide's columns, the (customers, registered features) matrix) for these customers at as_of.
+              loaded: tuple[FeatureInputs, pl.DataFrame] | None = None
+              ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """(decide's columns, every registered feature's values by name) for these customers at as_of.
 
     loaded: load_scoring_inputs of exactly these customers (default: loaded here).
     """
@@ -127,7 +130,7 @@ def score_ids(conn: Connection, settings: Settings, model: PDModel, as_of: date,
     by_name = dict(zip(FEATURE_NAMES, matrix.T, strict=True))
     decided = decide(panel.customer_ids, pd_, contrib, X, model.feature_names, by_name, inputs.accounts,
                      previous, as_of, settings)
-    return decided, matrix
+    return decided, by_name
 
 
 def _score_shard(conn: Connection, settings: Settings, model: PDModel, as_of: date, shard: int,
@@ -141,7 +144,7 @@ def _score_shard(conn: Connection, settings: Settings, model: PDModel, as_of: da
     if len(ids) == 0:
         return pl.DataFrame()
     inputs, previous = load_scoring_inputs(conn, as_of, ids.tolist())
-    decided, matrix = score_ids(conn, settings, model, as_of, ids, (inputs, previous))
+    decided, features = score_ids(conn, settings, model, as_of, ids, (inputs, previous))
     rows = as_frame(decided)
     # what lets later requests reuse the row (scoring/stored.py): the write count, the digest of the rows
     # scored, and each customer's latest data day (as_of - 1 makes it their default-as_of score; unknown in a
@@ -153,7 +156,7 @@ def _score_shard(conn: Connection, settings: Settings, model: PDModel, as_of: da
             .with_columns(pl.lit(as_of).alias("as_of"), pl.lit(model.version).alias("model_version"),
                           pl.lit(run_id).alias("batch_run_id"), pl.lit(version_now).alias("data_version")))
     copy_in(conn, "risk_scores", rows)
-    drift.add(rows["score"].to_numpy(), dict(zip(FEATURE_NAMES, matrix.T, strict=True)))
+    drift.add(rows["score"].to_numpy(), features)
     return rows
 
 

@@ -33,6 +33,7 @@ import polars as pl
 from sqlalchemy import Connection, RowMapping, text
 
 from predelinquency.db.features_io import FeatureInputs
+from predelinquency.features.window import positions
 from predelinquency.settings import Settings
 
 DATA_VERSION_SQL = "SELECT COALESCE(sum(version), 0) FROM data_versions"
@@ -127,12 +128,10 @@ def input_digests(inputs: FeatureInputs) -> pl.DataFrame:
     hash_rows stable within a version only: after an upgrade the digests simply stop matching.
     """
     ids = inputs.customers["customer_id"].to_numpy().astype(np.int64)
-    order = np.argsort(ids, kind="stable")
     digest = np.zeros(len(ids), dtype=np.uint64)
     for frame in (inputs.daily, inputs.customers, inputs.accounts, inputs.payments):
-        rows = frame["customer_id"].to_numpy().astype(np.int64)
-        at = order[np.searchsorted(ids, rows, sorter=order).clip(max=max(len(ids) - 1, 0))]
-        if len(rows) and not (ids[at] == rows).all():
+        at = positions(ids, frame["customer_id"].to_numpy().astype(np.int64))
+        if (at < 0).any():
             raise ValueError("input rows of customers that are not among the loaded customers")
         sums = np.zeros(len(ids), dtype=np.uint64)
         np.add.at(sums, at, frame.hash_rows(seed=DIGEST_SEED).to_numpy())
