@@ -113,7 +113,8 @@ def contributions(reasons: list[dict[str, Any]]) -> go.Figure:
                            y=[ui.wrap(ui.feature_label(str(r.get("feature", "?")))) for r in items], orientation="h",
                            marker_color=ui.TIER_COLORS["High"], text=[r.get("text", "") for r in items],
                            hovertemplate="%{y}: +%{x:.2f}<br>%{text}<extra></extra>", textposition="none"))
-    return ui.style(fig, "What drives this customer's risk", "Contribution to the log-odds of a missed payment",
+    # a short axis title: "contribution to the log-odds of a missed payment" was cut off in its half-width column
+    return ui.style(fig, "What drives this customer's risk", "Added risk (log-odds)",
                     None, height=max(220, 60 * len(items) + 90))
 
 
