@@ -1,13 +1,17 @@
 import math
 from datetime import date
 
+import numpy as np
 import polars as pl
 import pytest
 from sqlalchemy import Connection, text
 
 from predelinquency.db.features_io import DAILY_SCHEMA, load_feature_inputs
 from predelinquency.db.features_io import features_at as load_features_at
+from predelinquency.features.build import compute_features
 from predelinquency.features.registry import names
+from predelinquency.features.table import Columns
+from predelinquency.scoring.nightly import load_latest_scoring_inputs, load_scoring_inputs
 from predelinquency.settings import Settings
 
 AS_OF = date(2026, 3, 1)
@@ -93,3 +97,44 @@ def test_one_customer_fetched_reads_what_a_copy_of_everyone_reads(bank: Connecti
         key = [c for c in ("customer_id", "day", "account_id", "payment_id") if c in got.columns]
         assert got.sort(key).equals(expected.sort(key)), name
     assert one.daily.height == 89 and one.payments.height == 3  # Dec 1 - Feb 28 without Feb 25
+
+
+def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.sort([c for c in ("customer_id", "day", "account_id", "payment_id") if c in frame.columns])
+
+
+def test_one_customer_read_as_columns_is_what_a_copy_reads(bank: Connection, settings: Settings):
+    """Scoring on demand reads numpy Columns, the nightly polars frames: same values, nulls and dtypes."""
+    inputs, previous = load_scoring_inputs(bank, AS_OF, [1], on_demand=True)
+    everyone = load_feature_inputs(bank, AS_OF, AS_OF).only([1])
+    for name in ("daily", "customers", "accounts", "payments"):
+        got, expected = getattr(inputs, name), getattr(everyone, name)
+        assert isinstance(got, Columns), name
+        assert _sorted(got.to_frame()).equals(_sorted(expected)), name
+    assert previous.height == 0 and previous.to_frame().columns == ["customer_id", "prev_pd", "prev_tier", "prev_score"]
+    frames = compute_features(everyone.panel(), AS_OF, everyone.customers, everyone.accounts, everyone.payments)
+    columns = compute_features(inputs.panel(), AS_OF, inputs.customers, inputs.accounts, inputs.payments)
+    assert columns.equals(frames)
+
+
+def test_the_latest_day_and_the_inputs_at_the_day_after_come_in_one_read(bank: Connection):
+    as_of, inputs, previous = load_latest_scoring_inputs(bank, 1)
+    assert as_of == date(2026, 3, 11)  # customer 1's latest day is Mar 10
+    expected, expected_previous = load_scoring_inputs(bank, as_of, [1], on_demand=True)
+    assert (inputs.start, inputs.end) == (expected.start, expected.end) == (date(2025, 12, 11), as_of)
+    for name in ("daily", "customers", "accounts", "payments"):
+        assert _sorted(getattr(inputs, name).to_frame()).equals(_sorted(getattr(expected, name).to_frame())), name
+    assert inputs.daily.height == 89 and inputs.payments.height == 3  # Dec 11 - Mar 10 without Feb 25
+    # the pending payment's NULL date is NaT and its NULL integer NaN, as polars' to_numpy gives them
+    assert np.isnat(inputs.payments["paid_date"]).sum() == 1 and np.isnan(inputs.payments["days_late"]).sum() == 1
+    assert previous.to_frame().equals(expected_previous.to_frame())
+    # customer 2 exists but has no daily data yet; 999 does not exist
+    as_of, none_yet, _ = load_latest_scoring_inputs(bank, 2)
+    assert as_of is None and none_yet.customers.height == 1 and none_yet.daily.height == 0
+    assert load_latest_scoring_inputs(bank, 999) is None
+
+
+def test_columns_of_no_rows_keep_the_schema():
+    empty = Columns.from_rows([], DAILY_SCHEMA)
+    assert empty.height == 0 and empty.to_frame().schema == pl.Schema(DAILY_SCHEMA)
+    assert Columns.from_arrays([None] * len(DAILY_SCHEMA), DAILY_SCHEMA).to_frame().equals(empty.to_frame())

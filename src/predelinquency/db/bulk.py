@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from typing import Any
 
 import polars as pl
 import psycopg
 from psycopg import sql
 from sqlalchemy import Connection
+
+from predelinquency.features.table import Columns, Schema, Table
 
 _CHUNK_BYTES = 8 << 20
 
@@ -37,7 +40,7 @@ def copy_in(conn: Connection, table: str, df: pl.DataFrame, columns: Sequence[st
 
 
 def copy_out(conn: Connection, query: str, params: dict | None = None,
-             schema: dict[str, pl.DataType] | None = None) -> pl.DataFrame:
+             schema: Schema | None = None) -> pl.DataFrame:
     """Result of a SELECT as a Polars frame, read through COPY TO (fast for millions of rows).
 
     `params` are bound client-side by psycopg (never string-formatted by us).
@@ -84,7 +87,7 @@ def fetch_all(conn: Connection, query: str, params: dict) -> list[tuple]:
         return cur.fetchall()
 
 
-def read_frame(conn: Connection, query: str, params: dict, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def read_frame(conn: Connection, query: str, params: dict, schema: Schema) -> pl.DataFrame:
     """The query's rows as a frame: fetched for a few customers, through COPY for many.
 
     params["ids"] (a list of customer ids, or None for all) decides which; params are bound by psycopg.
@@ -92,7 +95,7 @@ def read_frame(conn: Connection, query: str, params: dict, schema: dict[str, pl.
     return read_frames(conn, [(query, schema)], params)[0]
 
 
-def read_frames(conn: Connection, queries: Sequence[tuple[str, dict[str, pl.DataType]]],
+def read_frames(conn: Connection, queries: Sequence[tuple[str, Schema]],
                 params: dict) -> list[pl.DataFrame]:
     """Each (query, schema)'s rows as a frame, all with the same params; see read_frame.
 
@@ -100,9 +103,52 @@ def read_frames(conn: Connection, queries: Sequence[tuple[str, dict[str, pl.Data
     previous result travels back, instead of one round trip after another. Binary results: no float
     printing on the server nor parsing here (~0.2 ms per 90 daily rows).
     """
+    if is_few(params):
+        return [pl.DataFrame(rows, schema=schema, orient="row")
+                for rows, (_, schema) in zip(_pipelined(conn, queries, params), queries, strict=True)]
+    return [copy_out(conn, query, params, schema) for query, schema in queries]
+
+
+def read_columns(conn: Connection, queries: Sequence[tuple[str, Schema]], params: dict) -> list[Table]:
+    """Like read_frames, but a few customers' rows come as Columns (numpy arrays), not polars frames.
+
+    What scoring one customer on demand reads: the ~50 columns of its inputs would cost ~1 ms as frames.
+    """
+    if is_few(params):
+        return [Columns.from_rows(rows, schema)
+                for rows, (_, schema) in zip(_pipelined(conn, queries, params), queries, strict=True)]
+    return [copy_out(conn, query, params, schema) for query, schema in queries]
+
+
+def read_one_statement(conn: Connection, with_clause: str, head: str, queries: Sequence[tuple[str, Schema]],
+                       params: dict) -> tuple[Any, list[Columns]]:
+    """(head's value, each query's rows as Columns) from one statement: `with_clause SELECT head, <arrays>`.
+
+    Each query becomes one row of arrays, one per column (array_agg over its rows, so all columns of a query
+    keep the same row order), and the rows are joined into one: one execute and one round trip for all.
+    """
+    parts = []
+    for k, (query, schema) in enumerate(queries):
+        arrays = ", ".join(f"array_agg(q{k}.{name})" for name in schema)
+        parts.append(f"(SELECT {arrays} FROM ({query}) q{k}) t{k}")
+    with _raw(conn).cursor(binary=True) as cur:
+        cur.execute(f"{with_clause} SELECT {head}, * FROM {', '.join(parts)}", params)
+        row = cur.fetchone()
+    tables, i = [], 1
+    for _, schema in queries:
+        tables.append(Columns.from_arrays(row[i:i + len(schema)], schema))
+        i += len(schema)
+    return row[0], tables
+
+
+def is_few(params: dict) -> bool:
+    """True when params["ids"] names few enough customers that fetching beats COPY."""
     ids = params.get("ids")
-    if ids is None or len(ids) > FETCH_MAX_CUSTOMERS:
-        return [copy_out(conn, query, params, schema) for query, schema in queries]
+    return ids is not None and len(ids) <= FETCH_MAX_CUSTOMERS
+
+
+def _pipelined(conn: Connection, queries: Sequence[tuple[str, Schema]], params: dict) -> list[list[tuple]]:
+    """Each query's rows, the queries sent together in one pipeline (one round trip) with binary results."""
     raw = _raw(conn)
     with raw.pipeline():
         cursors = []
@@ -110,8 +156,7 @@ def read_frames(conn: Connection, queries: Sequence[tuple[str, dict[str, pl.Data
             cur = raw.cursor(binary=True)
             cur.execute(query, params)
             cursors.append(cur)
-    frames = [pl.DataFrame(cur.fetchall(), schema=schema, orient="row")
-              for cur, (_, schema) in zip(cursors, queries, strict=True)]
+    rows = [cur.fetchall() for cur in cursors]
     for cur in cursors:
         cur.close()
-    return frames
+    return rows

@@ -12,15 +12,16 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+import numpy as np
 import polars as pl
 from sqlalchemy import Connection
 
 from predelinquency.db.bulk import customer_filter, read_frames
 from predelinquency.features.build import compute_features
+from predelinquency.features.table import Columns, Schema, Table, column
 from predelinquency.features.window import FLOW_COLUMNS, LEVEL_COLUMNS, WINDOW_DAYS, Panel, build_panel
 from predelinquency.settings import Settings, get_settings
 
-Schema = dict[str, pl.DataType]
 _COUNT_COLUMNS = ("txn_count", "card_count", "online_count", "atm_count", "gambling_count", "failed_debits")
 DAILY_SCHEMA: Schema = (
     {"customer_id": pl.Int64(), "day": pl.Date()}
@@ -47,22 +48,27 @@ PAYMENT_SCHEMA: Schema = {
 class FeatureInputs:
     """Everything compute_features reads, for a set of customers and a range of as_of dates."""
 
-    daily: pl.DataFrame        # daily_balances rows with day in [start, end)
-    customers: pl.DataFrame
-    accounts: pl.DataFrame
-    payments: pl.DataFrame     # due_date before the latest as_of (or payments_due_before); all outcomes
+    # frames (COPY) or, for a few customers read on demand, Columns
+    daily: Table               # daily_balances rows with day in [start, end)
+    customers: Table
+    accounts: Table
+    payments: Table            # due_date before the latest as_of (or payments_due_before); all outcomes
     start: date
     end: date
 
     def panel(self) -> Panel:
         """The dense panel of every loaded customer over [start, end), customers without rows included."""
-        return build_panel(self.daily, self.customers["customer_id"].to_numpy(), self.start, self.end)
+        return build_panel(self.daily, column(self.customers, "customer_id"), self.start, self.end)
 
     def only(self, customer_ids: list[int]) -> FeatureInputs:
         """The same inputs restricted to these customers."""
-        keep = pl.col("customer_id").is_in(customer_ids)
-        return FeatureInputs(daily=self.daily.filter(keep), customers=self.customers.filter(keep),
-                             accounts=self.accounts.filter(keep), payments=self.payments.filter(keep),
+        def rows_of(table: Table) -> Table:
+            if isinstance(table, Columns):
+                return table.filter_rows(np.isin(table["customer_id"], customer_ids))
+            return table.filter(pl.col("customer_id").is_in(customer_ids))
+
+        return FeatureInputs(daily=rows_of(self.daily), customers=rows_of(self.customers),
+                             accounts=rows_of(self.accounts), payments=rows_of(self.payments),
                              start=self.start, end=self.end)
 
 
@@ -85,13 +91,22 @@ def feature_input_queries(as_of_min: date, as_of_max: date, customer_ids: list[i
     only, params = customer_filter(customer_ids)
     params |= {"lo": as_of_min - timedelta(days=window_days), "hi": as_of_max,
                "due_hi": payments_due_before or as_of_max}
+    return input_queries(only, "%(lo)s", "%(hi)s", "%(due_hi)s"), params
+
+
+def input_queries(only: str, lo: str, hi: str, due_hi: str) -> list[tuple[str, Schema]]:
+    """The four (query, schema) pairs reading daily rows in [lo, hi) and payments due before due_hi.
+
+    only selects the customers; the bounds are SQL: bind parameters, or expressions computed in the same
+    statement (the latest-day read of scoring/single.py).
+    """
     return [
-        (f"SELECT {_columns(DAILY_SCHEMA)} FROM daily_balances WHERE day >= %(lo)s AND day < %(hi)s AND {only}",
+        (f"SELECT {_columns(DAILY_SCHEMA)} FROM daily_balances WHERE day >= {lo} AND day < {hi} AND {only}",
          DAILY_SCHEMA),
         (f"SELECT {_columns(CUSTOMER_SCHEMA)} FROM customers WHERE {only} ORDER BY customer_id", CUSTOMER_SCHEMA),
         (f"SELECT {_columns(ACCOUNT_SCHEMA)} FROM accounts WHERE {only}", ACCOUNT_SCHEMA),
-        (f"SELECT {_columns(PAYMENT_SCHEMA)} FROM payments WHERE due_date < %(due_hi)s AND {only}", PAYMENT_SCHEMA),
-    ], params
+        (f"SELECT {_columns(PAYMENT_SCHEMA)} FROM payments WHERE due_date < {due_hi} AND {only}", PAYMENT_SCHEMA),
+    ]
 
 
 def feature_inputs(frames: Sequence[pl.DataFrame], params: dict[str, Any]) -> FeatureInputs:

@@ -14,6 +14,7 @@ from predelinquency.features.payments import payment_features
 from predelinquency.features.registry import FEATURE_NAMES
 from predelinquency.features.salary import days_to_pay_day, salary_features, usual_pay_day
 from predelinquency.features.spending import spending_features
+from predelinquency.features.table import Table, column
 from predelinquency.features.transactions import transaction_features
 from predelinquency.features.window import WINDOW_DAYS, Panel, index_of, window
 
@@ -21,15 +22,15 @@ from predelinquency.features.window import WINDOW_DAYS, Panel, index_of, window
 _SMALL_BATCH = 32
 
 
-def _profile(customers: pl.DataFrame, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _profile(customers: Table, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(declared monthly income, declared salary day) aligned to ids; NaN where unknown."""
     # Series.to_numpy, not select/cast: a polars query costs ~0.2 ms, too much for one-customer scoring
-    pos = index_of(ids, customers["customer_id"].to_numpy().astype(np.int64))
+    pos = index_of(ids, column(customers, "customer_id").astype(np.int64))
     found = pos >= 0
     income = np.full(len(ids), np.nan)
     salary_day = np.full(len(ids), np.nan)
-    income[pos[found]] = customers["monthly_income"].to_numpy().astype(np.float64)[found]
-    salary_day[pos[found]] = customers["salary_day"].to_numpy().astype(np.float64)[found]
+    income[pos[found]] = column(customers, "monthly_income").astype(np.float64)[found]
+    salary_day[pos[found]] = column(customers, "salary_day").astype(np.float64)[found]
     return income, salary_day
 
 
@@ -54,8 +55,8 @@ def features_frame(ids: np.ndarray, matrix: np.ndarray) -> pl.DataFrame:
     return pl.DataFrame(data)
 
 
-def feature_matrix(panel: Panel, as_of: date, customers: pl.DataFrame, accounts: pl.DataFrame,
-                   payments: pl.DataFrame, *, window_days: int = WINDOW_DAYS, grace_days: int = 5) -> np.ndarray:
+def feature_matrix(panel: Panel, as_of: date, customers: Table, accounts: Table, payments: Table, *,
+                   window_days: int = WINDOW_DAYS, grace_days: int = 5) -> np.ndarray:
     """(panel customers, registered features) float64 matrix, columns in registry order: see compute_features.
 
     What scoring uses: a frame of 175 columns costs more than the model for one customer.

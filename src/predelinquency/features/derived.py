@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from predelinquency.features.ops import ratio
+from predelinquency.features.ops import nan_to_zero, ratio
 
 FAMILY = "derived"
 
@@ -79,7 +79,7 @@ def stress_signals(features: dict[str, np.ndarray]) -> np.ndarray:
 def derived_features(f: dict[str, np.ndarray], monthly_income: np.ndarray) -> dict[str, np.ndarray]:
     """Cross-family ratios, interactions and the composite stress score per customer, keyed by feature name."""
     signals = stress_signals(f)
-    overdrawn = np.nan_to_num(f["balance_below_zero_flag"]) > 0
+    overdrawn = nan_to_zero(f["balance_below_zero_flag"]) > 0
     return {
         "liquidity_cover_months": ratio(f["liquidity_last"], f["spend_total_90d"] / 3.0),
         "essential_cover_days": ratio(f["balance_last"], f["spend_essential_30d"] / 30.0),
@@ -90,8 +90,8 @@ def derived_features(f: dict[str, np.ndarray], monthly_income: np.ndarray) -> di
         "gambling_to_income_ratio_90d": ratio(f["gambling_out_90d"], f["income_total_90d"]),
         "lending_app_to_salary_ratio_90d": ratio(f["lending_app_in_90d"], f["salary_income_90d"]),
         "payment_trouble_events_30d": f["missed_instalments_30d"] + f["failed_debits_30d"],
-        "failed_debits_x_overdrawn_days_30d": f["failed_debits_30d"] * np.nan_to_num(f["balance_days_below_zero_30d"]),
-        "salary_delay_x_overdrawn": np.where(overdrawn, np.clip(np.nan_to_num(f["salary_delay_days_last"]), 0, None),
+        "failed_debits_x_overdrawn_days_30d": f["failed_debits_30d"] * nan_to_zero(f["balance_days_below_zero_30d"]),
+        "salary_delay_x_overdrawn": np.where(overdrawn, np.clip(nan_to_zero(f["salary_delay_days_last"]), 0, None),
                                              0.0),
         "gambling_and_lending_app_flag_30d": ((f["gambling_out_30d"] > 0) & (f["lending_app_in_30d"] > 0))
         .astype(np.float64),

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from predelinquency.features.ops import date_days, days_since, epoch_day, head, masked_median, ratio, tail
+from predelinquency.features.ops import date_days, days_since, epoch_day, head, masked_median, nan_to_zero, ratio, tail
+from predelinquency.features.table import Table, column
 from predelinquency.features.window import Window, index_of
 from predelinquency.ingest.schemas import CREDIT_PRODUCTS
 
@@ -79,12 +80,12 @@ SPECS: tuple[tuple[str, str, int, str, str], ...] = (
 )
 
 
-def is_credit(product_type: pl.Series) -> np.ndarray:
+def is_credit(product_type: pl.Series | np.ndarray) -> np.ndarray:
     """True for credit products (cards, loans)."""
-    if len(product_type) > 1000:
+    if isinstance(product_type, pl.Series) and len(product_type) > 1000:
         return product_type.is_in(CREDIT_PRODUCTS).to_numpy()
     # a polars query has ~0.2 ms fixed cost; comparing a few Python strings is microseconds
-    values = product_type.to_numpy()
+    values = product_type if isinstance(product_type, np.ndarray) else product_type.to_numpy()
     return (values == CREDIT_PRODUCTS[0]) | (values == CREDIT_PRODUCTS[1])
 
 
@@ -92,7 +93,9 @@ def _reduce_by_customer(n: int, row: np.ndarray, values: np.ndarray, ufunc: np.u
     """[n, k] of ufunc (add or maximum) over each customer's rows of values [m, k]; -inf / 0 where none."""
     # one sort and one reduceat for all k columns: a handful of numpy calls whatever k is
     out = np.full((n, values.shape[1]), -np.inf if ufunc is np.maximum else 0.0)
-    if len(row):
+    if n == 1 and len(row):  # one customer, as on demand: every row is theirs (callers drop the others)
+        out[0] = ufunc.reduce(values, axis=0)
+    elif len(row):
         order = np.argsort(row, kind="stable")
         r = row[order]
         starts = np.flatnonzero(np.concatenate(([True], r[1:] != r[:-1])))
@@ -103,18 +106,18 @@ def _reduce_by_customer(n: int, row: np.ndarray, values: np.ndarray, ufunc: np.u
 _LATE_SCALE = 1_000_000  # due * scale + lateness: the max picks the latest due date, then its worst lateness
 
 
-def _instalments(win: Window, payments: pl.DataFrame, grace_days: int) -> dict[str, np.ndarray]:
+def _instalments(win: Window, payments: Table, grace_days: int) -> dict[str, np.ndarray]:
     """Lateness, misses and past-due amounts of instalments as they stood at as_of, per customer."""
     n, a = win.n_customers, epoch_day(win.as_of)
     # Series.to_numpy, not select/cast: a polars query costs ~0.2 ms, too much for one-customer scoring
-    row = index_of(win.customer_ids, payments["customer_id"].to_numpy().astype(np.int64))
-    due = date_days(payments["due_date"])
+    row = index_of(win.customer_ids, column(payments, "customer_id").astype(np.int64))
+    due = date_days(column(payments, "due_date"))
     visible = (row >= 0) & (due < a)            # due on or after as_of: not an obligation yet
     row, due = row[visible], due[visible]
-    paid = date_days(payments["paid_date"])[visible]          # null: NULL_DAY, never before as_of
-    amount_due = payments["amount_due"].to_numpy().astype(np.float64)[visible]
+    paid = date_days(column(payments, "paid_date"))[visible]          # null: NULL_DAY, never before as_of
+    amount_due = column(payments, "amount_due").astype(np.float64)[visible]
     settled = paid < a                          # paid on or after as_of: unpaid as seen at as_of
-    amount_paid = np.where(settled, np.nan_to_num(payments["amount_paid"].to_numpy().astype(np.float64)[visible]),
+    amount_paid = np.where(settled, nan_to_zero(column(payments, "amount_paid").astype(np.float64)[visible]),
                            0.0)
     age = a - due
     lateness = np.where(settled, np.maximum(paid - due, 0), age)
@@ -140,13 +143,13 @@ def _instalments(win: Window, payments: pl.DataFrame, grace_days: int) -> dict[s
         "missed_instalments_60d": missed60,
         "missed_instalments_90d": missed90,
         "payment_days_late_mean_90d": ratio(late_days, count90),
-        "payment_days_late_max_90d": np.where(np.isneginf(max_late90), np.nan, max_late90),
-        "payment_days_late_last": np.where(np.isneginf(latest), np.nan,
-                                           np.mod(np.where(np.isneginf(latest), 0, latest), _LATE_SCALE)),
-        "days_since_missed_instalment": np.where(np.isneginf(newest_missed), np.nan, a - newest_missed),
+        "payment_days_late_max_90d": np.where((max_late90 == -np.inf), np.nan, max_late90),
+        "payment_days_late_last": np.where((latest == -np.inf), np.nan,
+                                           np.mod(np.where((latest == -np.inf), 0, latest), _LATE_SCALE)),
+        "days_since_missed_instalment": np.where((newest_missed == -np.inf), np.nan, a - newest_missed),
         "past_due_flag": (n_open > 0).astype(np.float64),
         "past_due_count": n_open,
-        "past_due_days_max": np.where(np.isneginf(max_open_age), 0.0, max_open_age),
+        "past_due_days_max": np.where((max_open_age == -np.inf), 0.0, max_open_age),
         "past_due_amount": open_amount,
         "payment_shortfall_90d": shortfall,
         "amount_paid_ratio_90d": ratio(paid90, due90),
@@ -172,25 +175,25 @@ def _utilities(win: Window) -> dict[str, np.ndarray]:
     }
 
 
-def _accounts(win: Window, accounts: pl.DataFrame) -> dict[str, np.ndarray]:
+def _accounts(win: Window, accounts: Table) -> dict[str, np.ndarray]:
     """Credit products held at as_of and their contractual instalments, per customer."""
     n, a = win.n_customers, epoch_day(win.as_of)
-    row = index_of(win.customer_ids, accounts["customer_id"].to_numpy().astype(np.int64))
-    opened = date_days(accounts["opened_on"])
+    row = index_of(win.customer_ids, column(accounts, "customer_id").astype(np.int64))
+    opened = date_days(column(accounts, "opened_on"))
     # a product opened on or after as_of did not exist yet
-    keep = (row >= 0) & (opened < a) & is_credit(accounts["product_type"])
+    keep = (row >= 0) & (opened < a) & is_credit(column(accounts, "product_type"))
     row, opened = row[keep], opened[keep]
-    instalment = np.nan_to_num(accounts["monthly_instalment"].to_numpy().astype(np.float64)[keep])
+    instalment = nan_to_zero(column(accounts, "monthly_instalment").astype(np.float64)[keep])
     count, instalments = _reduce_by_customer(n, row, np.column_stack([np.ones(len(row)), instalment]), np.add).T
     newest = _reduce_by_customer(n, row, opened[:, None].astype(np.float64), np.maximum)[:, 0]
     return {
         "credit_accounts_count": count,
         "instalment_monthly_total": instalments,
-        "newest_credit_account_age_days": np.where(np.isneginf(newest), np.nan, a - newest),
+        "newest_credit_account_age_days": np.where((newest == -np.inf), np.nan, a - newest),
     }
 
 
-def payment_features(win: Window, payments: pl.DataFrame, accounts: pl.DataFrame,
+def payment_features(win: Window, payments: Table, accounts: Table,
                      grace_days: int) -> dict[str, np.ndarray]:
     """Instalment, past-due, failed-debit, utility and credit-product features per customer, keyed by name."""
     failed = win["failed_debits"]

@@ -13,7 +13,17 @@ from datetime import timedelta
 
 import numpy as np
 
-from predelinquency.features.ops import block_sums, cv, head, last_true, masked_median, rate_ratio, ratio, tail
+from predelinquency.features.ops import (
+    block_sums,
+    cv,
+    head,
+    last_true,
+    masked_median,
+    nan_to_zero,
+    rate_ratio,
+    ratio,
+    tail,
+)
 from predelinquency.features.window import Window
 
 FAMILY = "salary"
@@ -139,7 +149,7 @@ def salary_features(win: Window, salary_day: np.ndarray, pay_day: np.ndarray,
     avg_cycle = _mean_where(np.where(arrived, amount, 0.0), settled)
     n_arrived = arrived.sum(axis=0)
     mean_arrived = _mean_where(amount, arrived)
-    std_arrived = np.sqrt(_mean_where((np.nan_to_num(amount) - mean_arrived) ** 2, arrived))
+    std_arrived = np.sqrt(_mean_where((nan_to_zero(amount) - mean_arrived) ** 2, arrived))
     # income trend: the latest paid cycle against the paid cycles before it
     last_paid_k = arrived.shape[0] - 1 - arrived[::-1].argmax(axis=0)
     before_last_paid = arrived & (np.arange(valid.shape[0])[:, None] < last_paid_k[None, :])
@@ -149,8 +159,8 @@ def salary_features(win: Window, salary_day: np.ndarray, pay_day: np.ndarray,
     return {
         "salary_delay_days_last": delay_last,
         "salary_delay_days_max_90d": np.where(any_cycle, np.where(valid, delay, -np.inf).max(axis=0), np.nan),
-        "salary_delay_days_mean_90d": _mean_where(np.nan_to_num(delay), valid),
-        "salary_delay_vs_own_days": delay_last - _mean_where(np.nan_to_num(delay), earlier & arrived),
+        "salary_delay_days_mean_90d": _mean_where(nan_to_zero(delay), valid),
+        "salary_delay_vs_own_days": delay_last - _mean_where(nan_to_zero(delay), earlier & arrived),
         "salary_overdue_days": np.where(last_arrived == 1, 0.0, _last_where(c["elapsed"], valid)),
         "salary_missed_count_90d": np.where(any_cycle, (complete & ~arrived).sum(axis=0), np.nan),
         "salary_missed_last_flag": _last_where((~arrived).astype(np.float64), complete),

@@ -11,9 +11,9 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 import numpy as np
-import polars as pl
 
 from predelinquency.features.ops import date_days, epoch_day
+from predelinquency.features.table import Table, column
 
 # Money and counts that happened on a day: a missing day means nothing happened.
 FLOW_COLUMNS: tuple[str, ...] = (
@@ -114,16 +114,16 @@ def _dense(values: np.ndarray, flat: np.ndarray | None, n: int, n_days: int, fil
     return out.reshape(n_days, n).T
 
 
-def build_panel(daily: pl.DataFrame, customer_ids: np.ndarray | list[int] | None = None,
+def build_panel(daily: Table, customer_ids: np.ndarray | list[int] | None = None,
                 start: date | None = None, end: date | None = None) -> Panel:
     """Dense panel of daily_balances rows for customer_ids (default: those in `daily`) over [start, end).
 
     Arrays are column-major (np.asfortranarray layout): each day's values for all customers are
     contiguous, which makes the per-customer reductions over days vector operations (~10-50x faster).
     """
-    cust = daily["customer_id"].to_numpy().astype(np.int64) if daily.height else np.zeros(0, np.int64)
+    cust = column(daily, "customer_id").astype(np.int64) if daily.height else np.zeros(0, np.int64)
     ids = np.unique(cust if customer_ids is None else np.asarray(customer_ids, dtype=np.int64))
-    day_num = date_days(daily["day"]) if daily.height else np.zeros(0, np.int64)
+    day_num = date_days(column(daily, "day")) if daily.height else np.zeros(0, np.int64)
     epoch = date(1970, 1, 1)
     if start is None:
         start = epoch + timedelta(days=int(day_num.min())) if len(day_num) else epoch
@@ -140,7 +140,7 @@ def build_panel(daily: pl.DataFrame, customer_ids: np.ndarray | list[int] | None
         flat = None
     columns: dict[str, np.ndarray] = {}
     for name in PANEL_COLUMNS:
-        values = daily[name].to_numpy() if daily.height else np.zeros(0, np.float32)
+        values = column(daily, name) if daily.height else np.zeros(0, np.float32)
         values = (values if every_row else values[keep]).astype(np.float32, copy=False)
         if name in LEVEL_COLUMNS:
             columns[name] = forward_fill(_dense(values, flat, n, n_days, np.nan))

@@ -121,13 +121,13 @@ def _catboost_pool(data: FitData) -> Any:
     return Pool(data.cb_frame, cat_features=data.cat_index)
 
 
-def _xgb_range(model: Any) -> tuple[int, int]:
+def xgb_range(model: Any) -> tuple[int, int]:
     """The iteration range up to the early-stopped best tree ((0, 0) = all trees)."""
     best = getattr(model, "best_iteration", None)
     return (0, best + 1) if best is not None else (0, 0)
 
 
-def _lgb_iterations(model: Any) -> int | None:
+def lgb_iterations(model: Any) -> int | None:
     """The early-stopped best iteration, or None for all trees."""
     return model.best_iteration_ or None
 
@@ -149,10 +149,10 @@ def margin(name: str, model: Any, data: FitData) -> np.ndarray:
         return np.asarray(model.predict(_catboost_pool(data), prediction_type="RawFormulaVal",
                                         thread_count=_threads(data)), dtype=np.float64)
     if name == "xgboost":
-        out = model.get_booster().inplace_predict(data.X, iteration_range=_xgb_range(model), predict_type="margin",
+        out = model.get_booster().inplace_predict(data.X, iteration_range=xgb_range(model), predict_type="margin",
                                                   missing=np.nan)
         return np.asarray(out, dtype=np.float64)
-    return np.asarray(model.booster_.predict(data.X, raw_score=True, num_iteration=_lgb_iterations(model),
+    return np.asarray(model.booster_.predict(data.X, raw_score=True, num_iteration=lgb_iterations(model),
                                              num_threads=_threads(data, 0)), dtype=np.float64)
 
 
@@ -171,6 +171,6 @@ def contributions(name: str, model: Any, data: FitData, approximate: bool = Fals
 
         dm = DMatrix(data.X, missing=np.nan, nthread=_threads(data))
         return np.asarray(model.get_booster().predict(dm, pred_contribs=True, approx_contribs=approximate,
-                                                      iteration_range=_xgb_range(model)), dtype=np.float64)
-    return np.asarray(model.booster_.predict(data.X, pred_contrib=True, num_iteration=_lgb_iterations(model),
+                                                      iteration_range=xgb_range(model)), dtype=np.float64)
+    return np.asarray(model.booster_.predict(data.X, pred_contrib=True, num_iteration=lgb_iterations(model),
                                              num_threads=_threads(data, 0)), dtype=np.float64)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -11,6 +12,7 @@ import polars as pl
 
 from predelinquency.features import registry
 from predelinquency.features.payments import is_credit
+from predelinquency.features.table import Table, column
 from predelinquency.features.window import positions
 from predelinquency.scoring.actions import expected_loss, recommend_actions, urgency
 from predelinquency.scoring.policy import apply_policy
@@ -22,20 +24,20 @@ from predelinquency.settings import Settings
 DUE_SOON_DAYS = 7
 
 
-def exposure_and_due(accounts: pl.DataFrame, customer_ids: np.ndarray, as_of: date) -> tuple[np.ndarray, np.ndarray]:
+def exposure_and_due(accounts: Table, customer_ids: np.ndarray, as_of: date) -> tuple[np.ndarray, np.ndarray]:
     """Per customer: credit exposure (outstanding on cards and loans) and whether an instalment is due soon."""
     # numpy rather than a polars group-by: the API decides one customer at a time, where every polars query
     # costs ~0.3 ms of dispatch; for a nightly shard both take a few ms
     n = len(customer_ids)
     exposure, days_to_due = np.zeros(n), np.full(n, np.inf)
     if accounts.height:
-        pos = positions(customer_ids, accounts["customer_id"].to_numpy().astype(np.int64))
-        credit = (pos >= 0) & is_credit(accounts["product_type"])
+        pos = positions(customer_ids, column(accounts, "customer_id").astype(np.int64))
+        credit = (pos >= 0) & is_credit(column(accounts, "product_type"))
         at = pos[credit]
-        outstanding = accounts["outstanding"].cast(pl.Float64).to_numpy()[credit]
+        outstanding = column(accounts, "outstanding").astype(np.float64)[credit]
         np.add.at(exposure, at, np.nan_to_num(outstanding))
         # days until the next due day of each credit product (due days are 1–28, so every month has them)
-        due = accounts["due_day"].cast(pl.Float64).to_numpy()[credit]
+        due = column(accounts, "due_day").astype(np.float64)[credit]
         dom = as_of.day
         np.minimum.at(days_to_due, at, np.where(due >= dom, due - dom, due + _days_in_month(as_of) - dom))
     return exposure, days_to_due <= DUE_SOON_DAYS
@@ -46,22 +48,22 @@ def _days_in_month(d: date) -> int:
     return (nxt - date(d.year, d.month, 1)).days
 
 
-def _previous(previous: pl.DataFrame, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _previous(previous: Table, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(prev_pd, prev_tier, prev_score) aligned to ids: NaN, None and NaN where there is no earlier run."""
     prev_pd, prev_score = np.full(len(ids), np.nan), np.full(len(ids), np.nan)
     prev_tier = np.full(len(ids), None, dtype=object)
     if previous.height:
-        pos = positions(ids, previous["customer_id"].to_numpy().astype(np.int64))
+        pos = positions(ids, column(previous, "customer_id").astype(np.int64))
         found = pos >= 0
         at = pos[found]
-        prev_pd[at] = previous["prev_pd"].cast(pl.Float64).to_numpy()[found]
-        prev_score[at] = previous["prev_score"].cast(pl.Float64).to_numpy()[found]
-        prev_tier[at] = previous["prev_tier"].to_numpy()[found]
+        prev_pd[at] = column(previous, "prev_pd").astype(np.float64)[found]
+        prev_score[at] = column(previous, "prev_score").astype(np.float64)[found]
+        prev_tier[at] = column(previous, "prev_tier")[found]
     return prev_pd, prev_tier, prev_score
 
 
 def decide(ids: np.ndarray, pd: np.ndarray, contributions: np.ndarray, values: np.ndarray,
-           model_features: list[str], features: pl.DataFrame, accounts: pl.DataFrame, previous: pl.DataFrame,
+           model_features: list[str], features: Mapping[str, np.ndarray], accounts: Table, previous: Table,
            as_of: date, settings: Settings) -> dict[str, Any]:
     """The risk_scores columns (without as_of/model_version/batch_run_id) of the customers `ids`, as arrays.
 

@@ -12,19 +12,21 @@ import logging
 import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import polars as pl
 from sqlalchemy import Connection, Engine, text
 
-from predelinquency.db.bulk import copy_in, customer_filter, read_frames
-from predelinquency.db.features_io import FeatureInputs, feature_input_queries, feature_inputs
+from predelinquency.db.bulk import copy_in, customer_filter, read_columns, read_frames, read_one_statement
+from predelinquency.db.features_io import FeatureInputs, feature_input_queries, feature_inputs, input_queries
 from predelinquency.db.rollup import latest_data_day, refresh_daily_balances
 from predelinquency.errors import PdeError
 from predelinquency.features.build import feature_matrix
 from predelinquency.features.registry import FEATURE_NAMES
-from predelinquency.features.window import build_panel
+from predelinquency.features.table import Schema, Table
+from predelinquency.features.window import WINDOW_DAYS, build_panel
 from predelinquency.model.pd_model import PDModel
 from predelinquency.model.registry import load_model
 from predelinquency.monitoring.drift import DriftAccumulator
@@ -87,20 +89,48 @@ _PREVIOUS_SCHEMA = {"customer_id": pl.Int64(), "prev_pd": pl.Float64(), "prev_ti
                     "prev_score": pl.Float64()}
 
 
-def _previous_query(only: str) -> tuple[str, dict[str, pl.DataType]]:
-    """Each customer's latest score before %(d)s (within %(back)s days), for the customers `only` selects."""
+def _previous_query(only: str, as_of: str = "%(d)s") -> tuple[str, Schema]:
+    """Each customer's latest score before as_of (SQL; within %(back)s days), for the customers `only` selects."""
     return ("SELECT DISTINCT ON (customer_id) customer_id, pd AS prev_pd, tier AS prev_tier, score AS prev_score "
-            f"FROM risk_scores WHERE as_of < %(d)s AND as_of >= %(d)s - %(back)s AND {only} "
+            f"FROM risk_scores WHERE as_of < {as_of} AND as_of >= {as_of} - %(back)s AND {only} "
             "ORDER BY customer_id, as_of DESC, created_at DESC", _PREVIOUS_SCHEMA)
 
 
-def load_scoring_inputs(conn: Connection, as_of: date, customer_ids: list[int]) -> tuple[FeatureInputs, pl.DataFrame]:
-    """(feature inputs, previous scores) of these customers at as_of: for a few customers, one round trip."""
+def load_scoring_inputs(conn: Connection, as_of: date, customer_ids: list[int], on_demand: bool = False
+                        ) -> tuple[FeatureInputs, Table]:
+    """(feature inputs, previous scores) of these customers at as_of: for a few customers, one round trip.
+
+    on_demand: a few customers' rows come as Columns rather than frames (see features/table.py).
+    """
     queries, params = feature_input_queries(as_of, as_of, customer_ids)
     only, _ = customer_filter(customer_ids)
-    frames = read_frames(conn, [*queries, _previous_query(only)],
-                         params | {"d": as_of, "back": PREVIOUS_LOOKBACK_DAYS})
+    read = read_columns if on_demand else read_frames
+    frames = read(conn, [*queries, _previous_query(only)], params | {"d": as_of, "back": PREVIOUS_LOOKBACK_DAYS})
     return feature_inputs(frames, params), frames[4]
+
+
+# the day after the customer's latest data, computed once in the statement that reads at it
+_LATEST_AS_OF = "(SELECT as_of FROM latest)"
+
+
+def load_latest_scoring_inputs(conn: Connection, customer_id: int
+                               ) -> tuple[date | None, FeatureInputs, Table] | None:
+    """(as_of, feature inputs, previous scores) of one customer at the day after their latest data.
+
+    None when the customer is unknown; as_of None when they have no daily data yet. One statement: the
+    latest-day lookup and the five reads of load_scoring_inputs cost one round trip, not two.
+    """
+    only, params = customer_filter([customer_id])
+    queries = [*input_queries(only, f"{_LATEST_AS_OF} - %(window)s", _LATEST_AS_OF, _LATEST_AS_OF),
+               _previous_query(only, _LATEST_AS_OF)]
+    latest = f"SELECT max(day) + 1 AS as_of FROM daily_balances WHERE {only}"
+    as_of, tables = read_one_statement(conn, f"WITH latest AS MATERIALIZED ({latest})", _LATEST_AS_OF, queries,
+                                       params | {"window": WINDOW_DAYS, "back": PREVIOUS_LOOKBACK_DAYS})
+    if tables[1].height == 0:
+        return None
+    start = as_of - timedelta(days=WINDOW_DAYS) if as_of is not None else None
+    inputs = FeatureInputs(*tables[:4], start=start, end=as_of)  # type: ignore[arg-type]
+    return as_of, inputs, tables[4]
 
 
 _REGISTRY_POSITION = {name: i for i, name in enumerate(FEATURE_NAMES)}
@@ -111,11 +141,19 @@ def model_columns(model: PDModel) -> np.ndarray:
     missing = [n for n in model.feature_names if n not in _REGISTRY_POSITION]
     if missing:
         raise PdeError(f"model {model.version} needs features this code does not compute: {', '.join(missing[:5])}")
-    return np.array([_REGISTRY_POSITION[n] for n in model.feature_names], dtype=np.int64)
+    return _positions(tuple(model.feature_names))
+
+
+@lru_cache(maxsize=16)
+def _positions(names: tuple[str, ...]) -> np.ndarray:
+    """Registry positions of these names, computed once per feature list (read-only: the result is shared)."""
+    out = np.array([_REGISTRY_POSITION[n] for n in names], dtype=np.int64)
+    out.flags.writeable = False
+    return out
 
 
 def score_ids(conn: Connection, settings: Settings, model: PDModel, as_of: date, customer_ids: np.ndarray,
-              loaded: tuple[FeatureInputs, pl.DataFrame] | None = None
+              loaded: tuple[FeatureInputs, Table] | None = None
               ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """(decide's columns, every registered feature's values by name) for these customers at as_of.
 

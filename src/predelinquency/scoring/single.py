@@ -16,13 +16,15 @@ import polars as pl
 from sqlalchemy import Connection
 
 from predelinquency.db.bulk import customer_filter, fetch_all
+from predelinquency.db.features_io import FeatureInputs
 from predelinquency.errors import NotFound, PdeError
 from predelinquency.features import registry
+from predelinquency.features.table import Table
 from predelinquency.model.pd_model import PDModel
 from predelinquency.model.registry import load_model
 from predelinquency.scoring.actions import NO_ACTION
 from predelinquency.scoring.decide import as_records
-from predelinquency.scoring.nightly import load_scoring_inputs, score_ids
+from predelinquency.scoring.nightly import load_latest_scoring_inputs, load_scoring_inputs, score_ids
 from predelinquency.scoring.policy import apply_policy
 from predelinquency.scoring.reasons import reason_codes
 from predelinquency.scoring.scale import pd_to_score, pd_to_tier, score_to_band
@@ -62,32 +64,66 @@ def score_customers(conn: Connection, settings: Settings, customer_ids: list[int
         by_id = stored_scores(conn, settings, model.version, as_of, customer_ids)
     if len(by_id) == len(set(customer_ids)):
         return [by_id[c] for c in customer_ids]
-    latest = _latest_days(conn, list(customer_ids))
-    unknown = [c for c in customer_ids if c not in latest]
-    if unknown:
-        shown = ", ".join(map(str, unknown[:10])) + (" …" if len(unknown) > 10 else "")
-        raise NotFound(f"unknown customer{'s' if len(unknown) > 1 else ''}: {shown}")
-    if as_of is None:  # the day after the latest data of any of them
-        days = [d for d in latest.values() if d is not None]
-        if not days:
-            raise PdeError("there is no banking data for these customers yet")
-        as_of = max(days) + timedelta(days=1)
-        if reuse and len(customer_ids) > 1:
-            by_id = stored_scores(conn, settings, model.version, as_of, customer_ids)
-    rest = sorted({c for c in customer_ids if c not in by_id})
-    if rest:
-        inputs, previous = load_scoring_inputs(conn, as_of, rest)
-        if reuse:  # data changed somewhere: reuse the stored rows of customers whose own inputs did not
-            by_id.update(stored_by_digest(conn, settings, model.version, as_of, input_digests(inputs)))
-            before = len(rest)
-            rest = [c for c in rest if c not in by_id]
-            if rest and len(rest) < before:
-                inputs = inputs.only(rest)  # previous rows of the others are simply never looked up
+    if as_of is None and len(set(customer_ids)) == 1:
+        # the API's usual request: the latest day and the inputs at the day after it in one round trip
+        as_of, inputs, previous = _latest_inputs(conn, customer_ids[0])
+        rest = [customer_ids[0]]
+    else:
+        as_of, by_id = _as_of(conn, settings, model, customer_ids, as_of, by_id, reuse)
+        rest = sorted({c for c in customer_ids if c not in by_id})
+        if rest:
+            inputs, previous = load_scoring_inputs(conn, as_of, rest, on_demand=True)
+    if rest and reuse:  # data changed somewhere: reuse the stored rows of customers whose own inputs did not
+        by_id.update(stored_by_digest(conn, settings, model.version, as_of, input_digests(inputs)))
+        before = len(rest)
+        rest = [c for c in rest if c not in by_id]
+        if rest and len(rest) < before:
+            inputs = inputs.only(rest)  # previous rows of the others are simply never looked up
     if rest:
         decided, _ = score_ids(conn, settings, model, as_of, np.asarray(rest, dtype=np.int64), (inputs, previous))
         by_id.update((r["customer_id"], r | {"as_of": as_of, "model_version": model.version, "source": "computed"})
                      for r in as_records(decided))
     return [by_id[c] for c in customer_ids]
+
+
+def _unknown(ids: list[int]) -> NotFound:
+    shown = ", ".join(map(str, ids[:10])) + (" …" if len(ids) > 10 else "")
+    return NotFound(f"unknown customer{'s' if len(ids) > 1 else ''}: {shown}")
+
+
+def _no_data() -> PdeError:
+    return PdeError("there is no banking data for these customers yet")
+
+
+def _latest_inputs(conn: Connection, customer_id: int) -> tuple[date, FeatureInputs, Table]:
+    """One customer's as_of (the day after their latest data), inputs and previous scores; NotFound if unknown."""
+    loaded = load_latest_scoring_inputs(conn, customer_id)
+    if loaded is None:
+        raise _unknown([customer_id])
+    as_of, inputs, previous = loaded
+    if as_of is None:
+        raise _no_data()
+    return as_of, inputs, previous
+
+
+def _as_of(conn: Connection, settings: Settings, model: PDModel, customer_ids: list[int], as_of: date | None,
+           by_id: dict[int, dict[str, Any]], reuse: bool) -> tuple[date, dict[int, dict[str, Any]]]:
+    """(as_of, the stored results found so far): as_of defaults to the day after the latest data of any of them.
+
+    NotFound names unknown customers.
+    """
+    latest = _latest_days(conn, list(customer_ids))
+    unknown = [c for c in customer_ids if c not in latest]
+    if unknown:
+        raise _unknown(unknown)
+    if as_of is None:
+        days = [d for d in latest.values() if d is not None]
+        if not days:
+            raise _no_data()
+        as_of = max(days) + timedelta(days=1)
+        if reuse:
+            by_id = stored_scores(conn, settings, model.version, as_of, customer_ids)
+    return as_of, by_id
 
 
 def score_customer(conn: Connection, settings: Settings, customer_id: int, model: PDModel | None = None,

@@ -33,6 +33,7 @@ import polars as pl
 from sqlalchemy import Connection, RowMapping, text
 
 from predelinquency.db.features_io import FeatureInputs
+from predelinquency.features.table import Columns, column
 from predelinquency.features.window import positions
 from predelinquency.settings import Settings
 
@@ -127,9 +128,10 @@ def input_digests(inputs: FeatureInputs) -> pl.DataFrame:
     not matter), then the tables are folded in a fixed order; all arithmetic wraps modulo 2**64. Polars keeps
     hash_rows stable within a version only: after an upgrade the digests simply stop matching.
     """
-    ids = inputs.customers["customer_id"].to_numpy().astype(np.int64)
+    ids = column(inputs.customers, "customer_id").astype(np.int64)
     digest = np.zeros(len(ids), dtype=np.uint64)
-    for frame in (inputs.daily, inputs.customers, inputs.accounts, inputs.payments):
+    for table in (inputs.daily, inputs.customers, inputs.accounts, inputs.payments):
+        frame = table.to_frame() if isinstance(table, Columns) else table
         at = positions(ids, frame["customer_id"].to_numpy().astype(np.int64))
         if (at < 0).any():
             raise ValueError("input rows of customers that are not among the loaded customers")

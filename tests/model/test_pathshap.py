@@ -1,0 +1,145 @@
+"""The per-leaf pattern tables give XGBoost's and LightGBM's own exact SHAP values."""
+
+import itertools
+import logging
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from lightgbm import LGBMClassifier
+from xgboost import DMatrix, XGBClassifier
+
+from predelinquency.model import pathshap
+from predelinquency.model.pathshap import MAX_PLAYERS, PathShap, pattern_tables
+from tests.model.synthetic import make_table
+
+
+def _numeric(n: int = 2000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Numeric features with NaNs, exact zeros and ties on thresholds, as customers' features have."""
+    X, y, _ = make_table(n, seed)
+    Xn = X[["a", "b", "noise"]].assign(flag=X["flag"].astype(float)).to_numpy(dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    Xn[rng.random(Xn.shape) < 0.05] = 0.0
+    Xn[:, 3][rng.random(n) < 0.3] = np.nan
+    return Xn, y
+
+
+def _rows(X: np.ndarray) -> np.ndarray:
+    """Training rows plus a row with nothing known and a row of zeros."""
+    return np.vstack([X[:300], np.full((1, X.shape[1]), np.nan), np.zeros((1, X.shape[1]))])
+
+
+def _shapley(k: int, z: np.ndarray, o: np.ndarray, v: float) -> np.ndarray:
+    """Brute force: Shapley values of the leaf game f(S) = v Π_{i∈S} o_i Π_{i∉S} z_i over k players."""
+    def f(S: set[int]) -> float:
+        return v * math.prod(o[i] if i in S else z[i] for i in range(k))
+
+    phi = np.zeros(k)
+    for s in range(k):
+        others = [i for i in range(k) if i != s]
+        for size in range(k):
+            for S in itertools.combinations(others, size):
+                w = math.factorial(size) * math.factorial(k - size - 1) / math.factorial(k)
+                phi[s] += w * (f(set(S) | {s}) - f(set(S)))
+    return phi
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 5])
+def test_pattern_tables_are_the_shapley_values_of_each_leaf_game(k):
+    rng = np.random.default_rng(k)
+    z = rng.uniform(0.05, 0.95, size=(3, k))
+    v = rng.normal(size=3)
+    tables = pattern_tables(z, v)
+    assert tables.shape == (3, 1 << k, k)
+    for leaf, pattern in itertools.product(range(3), range(1 << k)):
+        o = np.array([(pattern >> i) & 1 for i in range(k)], dtype=float)
+        np.testing.assert_allclose(tables[leaf, pattern], _shapley(k, z[leaf], o, v[leaf]), atol=1e-12)
+
+
+@pytest.mark.parametrize("depth", [2, 4, 6])
+def test_tables_match_xgboost_pred_contribs(depth):
+    X, y = _numeric()
+    model = XGBClassifier(n_estimators=80, max_depth=depth, learning_rate=0.1, n_jobs=1, random_state=0).fit(X, y)
+    iterations = (0, 50)  # the trees up to an early-stopped best iteration, as the ensemble uses them
+    tables = pathshap.from_xgboost(model, iterations)
+    assert tables is not None
+    rows = _rows(X)
+    expected = model.get_booster().predict(DMatrix(rows, missing=np.nan), pred_contribs=True,
+                                           iteration_range=iterations)
+    got = tables.contributions(rows)
+    assert got.shape == expected.shape
+    # XGBoost computes in float32
+    np.testing.assert_allclose(got, expected, atol=2e-5)
+    margin = model.get_booster().predict(DMatrix(rows, missing=np.nan), output_margin=True, iteration_range=iterations)
+    np.testing.assert_allclose(got.sum(axis=1), margin, atol=2e-5)
+
+
+@pytest.mark.parametrize(("leaves", "zero_as_missing", "use_missing"), [(4, False, True), (15, False, True),
+                                                                       (31, True, True), (15, False, False)])
+def test_tables_match_lightgbm_pred_contrib(leaves, zero_as_missing, use_missing):
+    X, y = _numeric()
+    model = LGBMClassifier(n_estimators=60, num_leaves=leaves, learning_rate=0.1, min_child_samples=10,
+                           zero_as_missing=zero_as_missing, use_missing=use_missing, n_jobs=1, verbose=-1,
+                           random_state=0).fit(X, y)
+    dump = model.booster_.dump_model()
+    kinds = {n["missing_type"] for t in dump["tree_info"] for n in pathshap._splits("lightgbm", t["tree_structure"])}
+    # splits of each missing-value kind are covered
+    assert ("Zero" in kinds) == zero_as_missing and ("NaN" in kinds) == (use_missing and not zero_as_missing)
+    tables = pathshap.from_lightgbm(model, 40)  # the first 40 trees, as an early-stopped model would use
+    assert tables is not None
+    rows = np.vstack([_rows(X), np.full((1, X.shape[1]), np.inf), np.full((1, X.shape[1]), -1e301)])
+    expected = model.booster_.predict(rows, pred_contrib=True, num_iteration=40)
+    got = tables.contributions(rows)
+    np.testing.assert_allclose(got, expected, atol=1e-9)
+    np.testing.assert_allclose(got.sum(axis=1), model.booster_.predict(rows, raw_score=True, num_iteration=40),
+                               atol=1e-9)
+
+
+def test_a_model_trained_on_named_columns_is_read_by_position():
+    X, y = _numeric()
+    frame = pd.DataFrame(X, columns=["a", "b", "noise", "flag"])
+    model = XGBClassifier(n_estimators=20, max_depth=3, n_jobs=1, random_state=0).fit(frame, y)
+    tables = pathshap.from_xgboost(model, (0, 0))
+    assert tables is not None
+    expected = model.get_booster().predict(DMatrix(frame.head(100)), pred_contribs=True)
+    np.testing.assert_allclose(tables.contributions(X[:100]), expected, atol=2e-5)
+
+
+def test_blocks_of_rows_give_the_values_of_each_row_alone():
+    X, y = _numeric(3000)
+    model = XGBClassifier(n_estimators=30, max_depth=4, n_jobs=1, random_state=0).fit(X, y)
+    tables = pathshap.from_xgboost(model, (0, 0))
+    assert tables is not None
+    together = tables.contributions(X[:600])  # more than one block
+    alone = np.vstack([tables.contributions(X[i:i + 1]) for i in range(0, 600, 37)])
+    np.testing.assert_array_equal(together[::37], alone)
+
+
+def _chain(depth: int) -> dict:
+    """A LightGBM-style tree splitting on a different feature at every level down one side."""
+    node: dict = {"leaf_value": 1.0, "leaf_count": 10}
+    for d in reversed(range(depth)):
+        node = {"split_index": d, "split_feature": d, "threshold": 0.5, "decision_type": "<=", "default_left": True,
+                "missing_type": "None", "internal_count": 20 + 10 * (depth - d),
+                "left_child": node, "right_child": {"leaf_value": -1.0, "leaf_count": 10}}
+    return node
+
+
+def test_a_leaf_with_too_many_path_features_is_left_to_the_library():
+    assert PathShap.build("lightgbm", [_chain(MAX_PLAYERS)], 0.0) is not None
+    assert PathShap.build("lightgbm", [_chain(MAX_PLAYERS + 1)], 0.0) is None
+
+
+def test_tables_that_disagree_with_the_library_are_not_used(caplog):
+    X, y = _numeric()
+    model = LGBMClassifier(n_estimators=10, num_leaves=7, n_jobs=1, verbose=-1, random_state=0).fit(X, y)
+    tables = pathshap.from_lightgbm(model, None)
+    assert tables is not None
+
+    def shifted(rows: np.ndarray) -> np.ndarray:  # a library that disagrees by 0.01 on every value
+        return model.booster_.predict(rows, pred_contrib=True) + 0.01
+
+    with caplog.at_level(logging.WARNING):
+        assert pathshap._checked(tables, shifted, X.shape[1], [(0, 0.5)]) is None
+    assert "differ from the library" in caplog.text
