@@ -54,3 +54,13 @@ def test_the_ensemble_explains_with_the_tables_before_and_after_pickling():
     restored._tables_ = dict.fromkeys(restored.learners_)  # the libraries' own computation: the same values
     np.testing.assert_allclose(restored.contributions(num), contrib, atol=1e-6)
 
+
+
+def test_many_rows_explained_in_threaded_blocks_equal_each_row_alone():
+    X, y = _numeric(3000)
+    model = CatBoostClassifier(iterations=30, depth=4, verbose=False, allow_writing_files=False, thread_count=1,
+                               random_seed=1).fit(X, y)
+    tables = ObliviousShap.from_catboost(model)
+    together = tables.contributions(X)  # three blocks of rows, explained in the worker threads
+    alone = np.vstack([tables.contributions(X[i:i + 1]) for i in range(0, 3000, 97)])
+    np.testing.assert_array_equal(together[::97], alone)

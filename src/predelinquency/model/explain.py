@@ -1,8 +1,10 @@
 """SHAP explanations of the ensemble in log-odds: per-row contributions and global importance.
 
-The per-row values are the weighted sum of each learner's exact tree SHAP (CatBoost ShapValues, XGBoost
-pred_contribs, LightGBM pred_contrib) with the ensemble weights, so row sums equal the ensemble's log-odds before
-calibration. Calibration is monotone, so a feature that raises the log-odds raises the PD.
+The per-row values are the weighted sum of each learner's exact path-dependent tree SHAP with the ensemble
+weights, so row sums equal the ensemble's log-odds before calibration. They are read from per-leaf tables
+(oblivious.py for CatBoost, pathshap.py for XGBoost and LightGBM), equal to CatBoost's ShapValues, XGBoost's
+pred_contribs and LightGBM's pred_contrib; the libraries compute them where a table does not apply.
+Calibration is monotone, so a feature that raises the log-odds raises the PD.
 """
 
 from __future__ import annotations

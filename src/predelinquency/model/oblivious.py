@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from predelinquency.model.blocks import by_blocks
+
 # leaves per tree grow as 2^depth and subsets of a tree's features as 2^distinct features: beyond this depth
 # the one-off tables cost more than they save, and CatBoost's own computation is used
 MAX_DEPTH = 10
@@ -130,14 +132,13 @@ class ObliviousShap:
 
     def contributions(self, X: np.ndarray) -> np.ndarray:
         """(n, features + 1) SHAP values in log-odds, the last column the expected value; rows sum to the margin."""
-        n, p = X.shape
-        out = np.empty((n, p + 1))
-        trees = np.arange(len(self.phi))[None, :]
-        for lo in range(0, n, _BLOCK_ROWS):
-            block = X[lo:lo + _BLOCK_ROWS]
-            rows = len(block)
-            phi = self.phi[trees, self.leaves(block)]                           # [rows, trees, players]
-            slot = np.arange(rows)[:, None, None] * p + self.player_feature[None, :, :]
-            out[lo:lo + rows, :p] = np.bincount(slot.ravel(), weights=phi.ravel(), minlength=rows * p).reshape(rows, p)
+        return by_blocks(self._block, X, _BLOCK_ROWS)
+
+    def _block(self, block: np.ndarray) -> np.ndarray:
+        rows, p = block.shape
+        out = np.empty((rows, p + 1))
+        phi = self.phi[np.arange(len(self.phi))[None, :], self.leaves(block)]       # [rows, trees, players]
+        slot = np.arange(rows)[:, None, None] * p + self.player_feature[None, :, :]
+        out[:, :p] = np.bincount(slot.ravel(), weights=phi.ravel(), minlength=rows * p).reshape(rows, p)
         out[:, p] = self.expected_value
         return out
