@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, create_engine, text
 from predelinquency.db.bulk import copy_in
 from predelinquency.db.features_io import load_feature_inputs
 from predelinquency.model.registry import load_model
-from predelinquency.scoring.nightly import run_nightly
+from predelinquency.scoring.nightly import load_latest_scoring_inputs, run_nightly
 from predelinquency.scoring.single import score_customer, score_customers
 from predelinquency.scoring.stored import data_version, input_digests, stored_latest
 from predelinquency.settings import Settings
@@ -109,6 +109,9 @@ def test_the_nightly_digest_is_what_loading_the_customer_now_gives(conn, demo_se
     # the nightly read its shards through COPY; one customer is a plain fetch, 40 go through COPY again
     one = input_digests(load_feature_inputs(conn, demo_bank.as_of, demo_bank.as_of, [ids[0]]))
     assert one.rows() == [(ids[0], stored[ids[0]])]
+    # on demand: numpy Columns, read in one statement with the customer's latest day
+    as_of, inputs, _ = load_latest_scoring_inputs(conn, ids[1])
+    assert as_of == demo_bank.as_of and input_digests(inputs).rows() == [(ids[1], stored[ids[1]])]
     many = dict(input_digests(load_feature_inputs(conn, demo_bank.as_of, demo_bank.as_of, ids)).rows())
     assert many == stored and len(set(many.values())) == len(ids)
 

@@ -72,18 +72,6 @@ class Columns:
         """The rows where keep is True."""
         return Columns({n: a[keep] for n, a in self._data.items()}, self.schema, int(np.count_nonzero(keep)))
 
-    def to_frame(self) -> pl.DataFrame:
-        """The same rows as the polars frame a COPY of them reads (dtypes and nulls equal)."""
-        series = []
-        for name, dtype in self.schema.items():
-            values = self._data[name]
-            if values.dtype == object:
-                s = pl.Series(name, values.tolist(), dtype=dtype)
-            else:
-                s = pl.Series(name, values, nan_to_null=values.dtype.kind == "f", strict=False).cast(dtype)
-            series.append(s)
-        return pl.DataFrame(series)
-
 
 Table = pl.DataFrame | Columns
 

@@ -33,8 +33,8 @@ import polars as pl
 from sqlalchemy import Connection, RowMapping, text
 
 from predelinquency.db.features_io import FeatureInputs
-from predelinquency.features.table import Columns, column
-from predelinquency.features.window import positions
+from predelinquency.features.table import column
+from predelinquency.scoring.digest import customer_digests
 from predelinquency.settings import Settings
 
 DATA_VERSION_SQL = "SELECT COALESCE(sum(version), 0) FROM data_versions"
@@ -51,9 +51,6 @@ _LATEST_SQL = text(_SELECT + "WHERE customer_id = :c AND last_data_day = as_of -
 
 # how far back the previous score is looked for (nightly._previous_query; the digest check below must agree)
 PREVIOUS_LOOKBACK_DAYS = 90
-# every input row of a customer, hashed and summed per table (order-free), then the four sums hashed together
-DIGEST_SEED = 20_261_123
-_DIGEST_MIX = np.uint64(0x9E3779B97F4A7C15)  # odd, so folding a table in never loses the digest so far
 _DIGEST_SQL = text(
     f"SELECT {', '.join('r.' + c for c in RESULT_COLUMNS)}, r.batch_run_id FROM risk_scores r "
     "JOIN unnest(CAST(:ids AS bigint[]), CAST(:digests AS bigint[])) AS d(customer_id, digest) "
@@ -124,21 +121,10 @@ def stored_latest(conn: Connection, settings: Settings, model_version: str,
 def input_digests(inputs: FeatureInputs) -> pl.DataFrame:
     """customer_id, inputs_digest (Int64) for every customer of inputs: any change to an input row changes it.
 
-    Row hashes are summed per customer and table (so row order and the way rows were read, fetch or COPY, do
-    not matter), then the tables are folded in a fixed order; all arithmetic wraps modulo 2**64. Polars keeps
-    hash_rows stable within a version only: after an upgrade the digests simply stop matching.
+    The same for frames read through COPY and Columns read for one customer (scoring/digest.py).
     """
     ids = column(inputs.customers, "customer_id").astype(np.int64)
-    digest = np.zeros(len(ids), dtype=np.uint64)
-    for table in (inputs.daily, inputs.customers, inputs.accounts, inputs.payments):
-        frame = table.to_frame() if isinstance(table, Columns) else table
-        at = positions(ids, frame["customer_id"].to_numpy().astype(np.int64))
-        if (at < 0).any():
-            raise ValueError("input rows of customers that are not among the loaded customers")
-        sums = np.zeros(len(ids), dtype=np.uint64)
-        np.add.at(sums, at, frame.hash_rows(seed=DIGEST_SEED).to_numpy())
-        with np.errstate(over="ignore"):
-            digest = digest * _DIGEST_MIX + sums
+    digest = customer_digests(ids, (inputs.daily, inputs.customers, inputs.accounts, inputs.payments))
     return pl.DataFrame({"customer_id": ids, "inputs_digest": digest.view(np.int64)})
 
 
