@@ -6,6 +6,7 @@ import numpy as np
 import polars as pl
 
 from predelinquency.features.table import Columns
+from predelinquency.scoring import digest
 from predelinquency.scoring.digest import customer_digests, row_hashes
 
 SCHEMA = {"customer_id": pl.Int64(), "due_date": pl.Date(), "amount": pl.Float64(), "days_late": pl.Int32(),
@@ -60,3 +61,11 @@ def test_rows_added_removed_or_values_swapped_between_columns_change_the_digest(
 def test_several_tables_are_folded_in_order():
     one, two = frame(ROWS[:2]), frame(ROWS[2:])
     assert not np.array_equal(customer_digests(IDS, [one, two]), customer_digests(IDS, [two, one]))
+
+
+def test_a_few_rows_stacked_hash_as_many_rows_column_by_column(monkeypatch):
+    stacked_frame, stacked_columns = row_hashes(frame(ROWS)), row_hashes(Columns.from_rows(ROWS, SCHEMA))
+    monkeypatch.setattr(digest, "_STACK_ROWS", 0)  # as a nightly shard's millions of rows are hashed
+    assert np.array_equal(row_hashes(frame(ROWS)), stacked_frame)
+    assert np.array_equal(row_hashes(Columns.from_rows(ROWS, SCHEMA)), stacked_columns)
+    assert np.array_equal(stacked_frame, stacked_columns)

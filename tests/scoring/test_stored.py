@@ -108,11 +108,12 @@ def test_the_nightly_digest_is_what_loading_the_customer_now_gives(conn, demo_se
                                {"d": demo_bank.as_of, "v": demo_bank.model_version, "ids": ids}).tuples().all())
     # the nightly read its shards through COPY; one customer is a plain fetch, 40 go through COPY again
     one = input_digests(load_feature_inputs(conn, demo_bank.as_of, demo_bank.as_of, [ids[0]]))
-    assert one.rows() == [(ids[0], stored[ids[0]])]
+    assert [(int(i), int(d)) for i, d in zip(*one, strict=True)] == [(ids[0], stored[ids[0]])]
     # on demand: numpy Columns, read in one statement with the customer's latest day
     as_of, inputs, _ = load_latest_scoring_inputs(conn, ids[1])
-    assert as_of == demo_bank.as_of and input_digests(inputs).rows() == [(ids[1], stored[ids[1]])]
-    many = dict(input_digests(load_feature_inputs(conn, demo_bank.as_of, demo_bank.as_of, ids)).rows())
+    assert as_of == demo_bank.as_of and input_digests(inputs)[1].tolist() == [stored[ids[1]]]
+    many = dict(zip(*(a.tolist() for a in input_digests(load_feature_inputs(conn, demo_bank.as_of, demo_bank.as_of,
+                                                                              ids))), strict=True))
     assert many == stored and len(set(many.values())) == len(ids)
 
 

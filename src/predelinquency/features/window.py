@@ -91,6 +91,8 @@ def positions(ids: np.ndarray, query: np.ndarray) -> np.ndarray:
     """Position of each query id in ids (unique, in any order), -1 where it is absent."""
     if len(ids) == 0:
         return np.full(len(query), -1, dtype=np.int64)
+    if len(ids) == 1:  # one customer on demand: a comparison, not a sort and a search
+        return np.where(query == ids[0], 0, -1)
     order = np.argsort(ids, kind="stable")
     pos = index_of(ids[order], query)
     return np.where(pos >= 0, order[np.maximum(pos, 0)], -1)

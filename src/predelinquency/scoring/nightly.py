@@ -190,7 +190,8 @@ def _score_shard(conn: Connection, settings: Settings, model: PDModel, as_of: da
     last = (inputs.daily.group_by("customer_id").agg(pl.col("day").max().alias("last_data_day")) if at_latest
             else pl.DataFrame({"customer_id": ids, "last_data_day": pl.Series([None] * len(ids), dtype=pl.Date)}))
     rows = (rows.join(last, on="customer_id", how="left", maintain_order="left")
-            .join(input_digests(inputs), on="customer_id", how="left", maintain_order="left")
+            .join(pl.DataFrame(dict(zip(("customer_id", "inputs_digest"), input_digests(inputs), strict=True))),
+                  on="customer_id", how="left", maintain_order="left")
             .with_columns(pl.lit(as_of).alias("as_of"), pl.lit(model.version).alias("model_version"),
                           pl.lit(run_id).alias("batch_run_id"), pl.lit(version_now).alias("data_version")))
     copy_in(conn, "risk_scores", rows)

@@ -29,7 +29,6 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-import polars as pl
 from sqlalchemy import Connection, RowMapping, text
 
 from predelinquency.db.features_io import FeatureInputs
@@ -118,23 +117,23 @@ def stored_latest(conn: Connection, settings: Settings, model_version: str,
     return _current(conn, settings, rows)
 
 
-def input_digests(inputs: FeatureInputs) -> pl.DataFrame:
-    """customer_id, inputs_digest (Int64) for every customer of inputs: any change to an input row changes it.
-
-    The same for frames read through COPY and Columns read for one customer (scoring/digest.py).
+def input_digests(inputs: FeatureInputs) -> tuple[np.ndarray, np.ndarray]:
+    """(customer ids, their int64 inputs_digest) for every customer of inputs: any change to an input row
+    changes the digest. The same for frames read through COPY and Columns read for one customer (digest.py).
     """
     ids = column(inputs.customers, "customer_id").astype(np.int64)
     digest = customer_digests(ids, (inputs.daily, inputs.customers, inputs.accounts, inputs.payments))
-    return pl.DataFrame({"customer_id": ids, "inputs_digest": digest.view(np.int64)})
+    return ids, digest.view(np.int64)
 
 
 def stored_by_digest(conn: Connection, settings: Settings, model_version: str, as_of: date,
-                     digests: pl.DataFrame) -> dict[int, dict[str, Any]]:
+                     digests: tuple[np.ndarray, np.ndarray]) -> dict[int, dict[str, Any]]:
     """customer_id -> the stored result at as_of, for customers whose inputs and previous score are unchanged."""
-    if digests.height == 0:
+    ids, values = digests
+    if len(ids) == 0:
         return {}
-    rows = conn.execute(_DIGEST_SQL, {"as_of": as_of, "v": model_version, "ids": digests["customer_id"].to_list(),
-                                      "digests": digests["inputs_digest"].to_list(),
+    rows = conn.execute(_DIGEST_SQL, {"as_of": as_of, "v": model_version, "ids": ids.tolist(),
+                                      "digests": values.tolist(),
                                       "back": PREVIOUS_LOOKBACK_DAYS}).mappings().all()
     return _current(conn, settings, rows)
 
