@@ -11,6 +11,7 @@ from lightgbm import LGBMClassifier
 from xgboost import DMatrix, XGBClassifier
 
 from predelinquency.model import pathshap
+from predelinquency.model.ensemble import RiskEnsemble
 from predelinquency.model.pathshap import MAX_PLAYERS, PathShap, pattern_tables
 from tests.model.synthetic import make_table
 
@@ -106,12 +107,13 @@ def test_a_model_trained_on_named_columns_is_read_by_position():
     np.testing.assert_allclose(tables.contributions(X[:100]), expected, atol=2e-5)
 
 
-def test_blocks_of_rows_give_the_values_of_each_row_alone():
+def test_blocks_of_rows_give_the_values_of_each_row_alone(monkeypatch):
     X, y = _numeric(3000)
     model = XGBClassifier(n_estimators=30, max_depth=4, n_jobs=1, random_state=0).fit(X, y)
     tables = pathshap.from_xgboost(model, (0, 0))
     assert tables is not None
-    together = tables.contributions(X[:600])  # more than one block
+    monkeypatch.setattr(pathshap, "_BLOCK_ELEMENTS", tables.feature.size * 50)  # blocks of 50 rows
+    together = tables.contributions(X[:600])  # twelve blocks, explained in the worker threads
     alone = np.vstack([tables.contributions(X[i:i + 1]) for i in range(0, 600, 37)])
     np.testing.assert_array_equal(together[::37], alone)
 
@@ -126,9 +128,25 @@ def _chain(depth: int) -> dict:
     return node
 
 
-def test_a_leaf_with_too_many_path_features_is_left_to_the_library():
-    assert PathShap.build("lightgbm", [_chain(MAX_PLAYERS)], 0.0) is not None
+def test_a_leaf_with_too_many_path_features_or_too_large_tables_are_left_to_the_library(monkeypatch):
+    one = PathShap.build("lightgbm", [_chain(MAX_PLAYERS)], 0.0)
+    assert one is not None
     assert PathShap.build("lightgbm", [_chain(MAX_PLAYERS + 1)], 0.0) is None
+    monkeypatch.setattr(pathshap, "MAX_TABLE_BYTES", one.table.nbytes)
+    assert PathShap.build("lightgbm", [_chain(MAX_PLAYERS)], 0.0) is not None
+    assert PathShap.build("lightgbm", [_chain(MAX_PLAYERS)] * 2, 0.0) is None
+
+
+def test_lightgbm_s_tables_serve_a_few_rows_and_its_library_the_batches():
+    X, y = _numeric()
+    X = pd.DataFrame(X, columns=["a", "b", "noise", "flag"])
+    ens = RiskEnsemble(random_state=0, weights={"xgboost": 0.5, "lightgbm": 0.5}).fit(X.head(1500), y[:1500])
+    tables = ens._shap_tables()
+    assert tables["xgboost"].for_batches and not tables["lightgbm"].for_batches
+    # either way the values are LightGBM's own (it computes in float64), so the split is invisible
+    few = ens.contributions(X.head(5))
+    many = ens.contributions(X.head(500))[:5]
+    np.testing.assert_allclose(few, many, atol=1e-12)
 
 
 def test_tables_that_disagree_with_the_library_are_not_used(caplog):

@@ -158,11 +158,12 @@ class RiskEnsemble(ClassifierMixin, BaseEstimator):
     def contributions(self, X: Table, approximate: bool = False) -> np.ndarray:
         """(n, p + 1) SHAP values in log-odds, last column the expected value; each row sums to decision_function."""
         Xe = self.encoder_.transform(X)
-        tables = {} if approximate else self._shap_tables()
-        data = self._data(Xe, catboost="catboost" in self.learners_ and tables.get("catboost") is None)
+        tables = {} if approximate else {n: t for n, t in self._shap_tables().items()
+                                         if t is not None and (t.for_batches or len(Xe) <= L.SMALL)}
+        data = self._data(Xe, catboost="catboost" in self.learners_ and "catboost" not in tables)
         total = np.zeros((len(Xe), Xe.shape[1] + 1))
         for n, m in self.learners_.items():
-            own = tables[n].contributions(Xe) if tables.get(n) is not None else L.contributions(n, m, data, approximate)
+            own = tables[n].contributions(Xe) if n in tables else L.contributions(n, m, data, approximate)
             total += self.weights_[n] * own
         return total
 
@@ -175,7 +176,8 @@ class RiskEnsemble(ClassifierMixin, BaseEstimator):
 
         Same values as the libraries' own TreeSHAP, without their per-call set-up: CatBoost redoes its
         per-leaf precomputation on every call (~2.3 ms) and XGBoost needs a DMatrix (~0.2–0.6 ms) even for
-        one row. Used for every batch size, so a stored nightly reason and an on-demand one are computed alike.
+        one row. CatBoost's and XGBoost's serve every batch size, so a stored nightly reason and an
+        on-demand one are computed alike; LightGBM's a few rows (PathShap.for_batches says why).
         """
         if not hasattr(self, "_tables_"):
             builders = {"catboost": lambda m: ObliviousShap.from_catboost(m),

@@ -24,10 +24,12 @@ from predelinquency.model.blocks import by_blocks
 
 log = logging.getLogger(__name__)
 
-# a leaf's table has 2^(distinct path features) rows: beyond this the library's own computation is used
+# a leaf's table has 2^(distinct path features) rows: beyond this, or beyond MAX_TABLE_BYTES for the whole
+# model, the library's own computation is used
 MAX_PLAYERS = 12
-# rows explained per block: bounds each (rows × leaves × depth) temporary to a few tens of MB
-_BLOCK_ROWS = 256
+MAX_TABLE_BYTES = 64 << 20
+# elements of each (rows × leaves × depth) temporary of a block of rows: ~16 MB as float64
+_BLOCK_ELEMENTS = 2_000_000
 # probe rows a fresh build is compared on, and the largest difference from the library it accepts (XGBoost
 # computes in float32)
 _PROBE_ROWS = 64
@@ -89,6 +91,12 @@ class PathShap:
     table: np.ndarray            # float64 [Σ 2^k, players]
     player_feature: np.ndarray   # int [leaves, players] (pad: feature 0 with phi 0)
     expected_value: float        # the bias column: base margin plus the trees' expected values
+    # Whether large batches use the tables too. XGBoost's own SHAP runs in float32, so its values differ from
+    # the tables' by ~1e-7: the nightly and on-demand scoring must compute alike, and the tables were faster
+    # on the demo's and on 861-tree models. LightGBM computes in float64 (equal to ~1e-15 either way), and on
+    # deep leaf-wise trees its threaded TreeSHAP beat the tables for 50,000 rows (62 s against 75 s), so
+    # batches stay with it and the tables serve a few rows.
+    for_batches: bool = True
 
     @classmethod
     def build(cls, kind: str, trees: list[dict[str, Any]], bias: float) -> PathShap | None:
@@ -103,7 +111,8 @@ class PathShap:
         depth = max([len(leaf.path) for leaf in leaves] + [1])
         players_of = [list(dict.fromkeys(_feature(kind, node) for node, _, _ in leaf.path)) for leaf in leaves]
         players = max([len(p) for p in players_of] + [1])
-        if players > MAX_PLAYERS:
+        k_of = np.array([len(p) for p in players_of], dtype=np.int64)
+        if players > MAX_PLAYERS or int((1 << k_of).sum()) * players * 8 > MAX_TABLE_BYTES:
             return None
         n = len(leaves)
         arrays = {name: np.zeros((n, depth), dtype=dtype) for name, dtype in (
@@ -111,7 +120,6 @@ class PathShap:
             ("zero_missing", bool), ("goes_left", bool), ("slot", np.int64))}
         pad = np.ones((n, depth), dtype=bool)
         player_feature = np.zeros((n, players), dtype=np.int64)
-        k_of = np.array([len(p) for p in players_of], dtype=np.int64)
         zero = np.ones((n, players))
         for i, (leaf, own_players) in enumerate(zip(leaves, players_of, strict=True)):
             player_feature[i, :len(own_players)] = own_players
@@ -140,11 +148,13 @@ class PathShap:
             table[rows.ravel(), :k] = phi.reshape(-1, k)
         return cls(kind=kind, pad=pad, any_zero_missing=bool(arrays["zero_missing"].any()),
                    bit=(1 << arrays["slot"]).astype(np.int32), full=((1 << k_of) - 1).astype(np.int32), offset=offset,
-                   table=table, player_feature=player_feature, expected_value=expected, **arrays)
+                   table=table, player_feature=player_feature, expected_value=expected,
+                   for_batches=kind == "xgboost", **arrays)
 
     def contributions(self, X: np.ndarray) -> np.ndarray:
         """(n, features + 1) SHAP values in log-odds, the last column the expected value; rows sum to the margin."""
-        return by_blocks(self._block, X, _BLOCK_ROWS)
+        rows = max(1, _BLOCK_ELEMENTS // self.feature.size)  # bounded temporaries however large the model
+        return by_blocks(self._block, X, rows)
 
     def _block(self, block: np.ndarray) -> np.ndarray:
         rows, p = block.shape
