@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import text
 
 from predelinquency.errors import NotFound, PdeError
 from predelinquency.model.registry import load_model
 from predelinquency.scoring.single import score_customer, score_customers
 from predelinquency.settings import Settings
+from tests.scoring.test_stored import engine  # noqa: F401 (the fixture: `conn` rolls back on the demo bank)
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def engine(demo_db: str) -> Iterator[Engine]:
-    """The demo bank: the session's `conn` fixture then rolls back on it."""
-    e = create_engine(demo_db)
-    yield e
-    e.dispose()
 
 
 def test_one_customer_is_scored_as_in_a_batch(conn, demo_settings: Settings, demo_bank):

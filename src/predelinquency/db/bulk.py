@@ -103,7 +103,7 @@ def read_frames(conn: Connection, queries: Sequence[tuple[str, Schema]],
     previous result travels back, instead of one round trip after another. Binary results: no float
     printing on the server nor parsing here (~0.2 ms per 90 daily rows).
     """
-    if is_few(params):
+    if _is_few(params):
         return [pl.DataFrame(rows, schema=schema, orient="row")
                 for rows, (_, schema) in zip(_pipelined(conn, queries, params), queries, strict=True)]
     return [copy_out(conn, query, params, schema) for query, schema in queries]
@@ -114,7 +114,7 @@ def read_columns(conn: Connection, queries: Sequence[tuple[str, Schema]], params
 
     What scoring one customer on demand reads: the ~50 columns of its inputs would cost ~1 ms as frames.
     """
-    if is_few(params):
+    if _is_few(params):
         return [Columns.from_rows(rows, schema)
                 for rows, (_, schema) in zip(_pipelined(conn, queries, params), queries, strict=True)]
     return [copy_out(conn, query, params, schema) for query, schema in queries]
@@ -141,7 +141,7 @@ def read_one_statement(conn: Connection, with_clause: str, head: str, queries: S
     return row[0], tables
 
 
-def is_few(params: dict) -> bool:
+def _is_few(params: dict) -> bool:
     """True when params["ids"] names few enough customers that fetching beats COPY."""
     ids = params.get("ids")
     return ids is not None and len(ids) <= FETCH_MAX_CUSTOMERS

@@ -64,10 +64,6 @@ class Columns:
     def __iter__(self) -> Iterator[str]:
         return iter(self.schema)
 
-    @property
-    def columns(self) -> list[str]:
-        return list(self.schema)
-
     def filter_rows(self, keep: np.ndarray) -> Columns:
         """The rows where keep is True."""
         return Columns({n: a[keep] for n, a in self._data.items()}, self.schema, int(np.count_nonzero(keep)))

@@ -12,7 +12,7 @@ only when
 - its run used the settings this process has,
 
 so it is exactly the row a fresh computation would produce, for one indexed read (~0.4 ms) instead of the
-~6 ms of loading, features and TreeSHAP.
+few ms of loading, features and TreeSHAP.
 
 Once the count has moved on (an upload of payments, say), each row still carries a digest of the input rows it
 was computed from: a customer whose inputs, loaded now, hash the same, and whose previous score is still the
