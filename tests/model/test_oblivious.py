@@ -1,6 +1,9 @@
 """The per-leaf SHAP tables give CatBoost's own exact SHAP values, missing values and every depth included."""
 
+import os
 import pickle
+import select
+import signal
 
 import numpy as np
 import pytest
@@ -64,3 +67,25 @@ def test_many_rows_explained_in_threaded_blocks_equal_each_row_alone():
     together = tables.contributions(X)  # three blocks of rows, explained in the worker threads
     alone = np.vstack([tables.contributions(X[i:i + 1]) for i in range(0, 3000, 97)])
     np.testing.assert_array_equal(together[::97], alone)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_process_explains_in_threads_of_its_own():
+    X, y = _numeric(3000)
+    model = CatBoostClassifier(iterations=10, depth=3, verbose=False, allow_writing_files=False, thread_count=1,
+                               random_seed=1).fit(X, y)
+    tables = ObliviousShap.from_catboost(model)
+    expected = tables.contributions(X)  # the parent's pool now exists
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its inherited pool has no threads, so it must make its own
+        os.close(reader)
+        ok = np.array_equal(tables.contributions(X), expected)
+        os.write(writer, b"1" if ok else b"0")
+        os._exit(0)
+    os.close(writer)
+    answered, _, _ = select.select([reader], [], [], 120)
+    if not answered:  # the child hangs on the inherited pool's missing threads
+        os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    assert answered and os.read(reader, 1) == b"1"

@@ -14,16 +14,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-_pool: ThreadPoolExecutor | None = None
+_pool: tuple[int, ThreadPoolExecutor] | None = None  # (the process it belongs to, the pool)
 _pool_lock = threading.Lock()
 
 
 def _executor() -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="explain")
-        return _pool
+        # a forked child inherits the pool object but not its threads: it gets a pool of its own
+        if _pool is None or _pool[0] != os.getpid():
+            _pool = (os.getpid(), ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="explain"))
+        return _pool[1]
 
 
 def by_blocks(fn: Callable[[np.ndarray], np.ndarray], X: np.ndarray, block_rows: int) -> np.ndarray:
