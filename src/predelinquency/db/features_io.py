@@ -98,7 +98,7 @@ def input_queries(only: str, lo: str, hi: str, due_hi: str) -> list[tuple[str, S
     """The four (query, schema) pairs reading daily rows in [lo, hi) and payments due before due_hi.
 
     only selects the customers; the bounds are SQL: bind parameters, or expressions computed in the same
-    statement (the latest-day read of scoring/single.py).
+    statement (scoring/nightly.load_latest_scoring_inputs).
     """
     return [
         (f"SELECT {_columns(DAILY_SCHEMA)} FROM daily_balances WHERE day >= {lo} AND day < {hi} AND {only}",
@@ -109,7 +109,7 @@ def input_queries(only: str, lo: str, hi: str, due_hi: str) -> list[tuple[str, S
     ]
 
 
-def feature_inputs(frames: Sequence[pl.DataFrame], params: dict[str, Any]) -> FeatureInputs:
+def feature_inputs(frames: Sequence[Table], params: dict[str, Any]) -> FeatureInputs:
     """FeatureInputs from the first four frames read for feature_input_queries (with its params)."""
     daily, customers, accounts, payments = frames[:4]
     return FeatureInputs(daily=daily, customers=customers, accounts=accounts, payments=payments,

@@ -143,13 +143,13 @@ def _instalments(win: Window, payments: Table, grace_days: int) -> dict[str, np.
         "missed_instalments_60d": missed60,
         "missed_instalments_90d": missed90,
         "payment_days_late_mean_90d": ratio(late_days, count90),
-        "payment_days_late_max_90d": np.where((max_late90 == -np.inf), np.nan, max_late90),
-        "payment_days_late_last": np.where((latest == -np.inf), np.nan,
-                                           np.mod(np.where((latest == -np.inf), 0, latest), _LATE_SCALE)),
-        "days_since_missed_instalment": np.where((newest_missed == -np.inf), np.nan, a - newest_missed),
+        "payment_days_late_max_90d": np.where(max_late90 == -np.inf, np.nan, max_late90),
+        "payment_days_late_last": np.where(latest == -np.inf, np.nan,
+                                           np.mod(np.where(latest == -np.inf, 0, latest), _LATE_SCALE)),
+        "days_since_missed_instalment": np.where(newest_missed == -np.inf, np.nan, a - newest_missed),
         "past_due_flag": (n_open > 0).astype(np.float64),
         "past_due_count": n_open,
-        "past_due_days_max": np.where((max_open_age == -np.inf), 0.0, max_open_age),
+        "past_due_days_max": np.where(max_open_age == -np.inf, 0.0, max_open_age),
         "past_due_amount": open_amount,
         "payment_shortfall_90d": shortfall,
         "amount_paid_ratio_90d": ratio(paid90, due90),
@@ -189,7 +189,7 @@ def _accounts(win: Window, accounts: Table) -> dict[str, np.ndarray]:
     return {
         "credit_accounts_count": count,
         "instalment_monthly_total": instalments,
-        "newest_credit_account_age_days": np.where((newest == -np.inf), np.nan, a - newest),
+        "newest_credit_account_age_days": np.where(newest == -np.inf, np.nan, a - newest),
     }
 
 

@@ -100,7 +100,8 @@ class PathShap:
 
     @classmethod
     def build(cls, kind: str, trees: list[dict[str, Any]], bias: float) -> PathShap | None:
-        """Tables of parsed trees; None when a leaf has more than MAX_PLAYERS distinct path features."""
+        """Tables of parsed trees; None when a leaf has more than MAX_PLAYERS distinct path features or the
+        tables would exceed MAX_TABLE_BYTES."""
         leaves: list[_Leaf] = []
         expected = bias
         for tree in trees:
@@ -243,11 +244,12 @@ def from_xgboost(model: Any, iterations: tuple[int, int]) -> PathShap | None:
     dumps = [json.loads(t) for t in booster.get_dump(with_stats=True, dump_format="json")]
     if iterations[1] > 0:
         dumps = dumps[iterations[0]:iterations[1]]
-    if any(_has_categorical_xgb(t) for t in dumps):
+    splits = [n for t in dumps for n in _splits("xgboost", t)]
+    if any("split_condition" not in n for n in splits):  # a categorical split
         return None
     if booster.feature_names:  # splits then name their feature: number them as the columns are
         index = {name: i for i, name in enumerate(booster.feature_names)}
-        for node in (n for t in dumps for n in _splits("xgboost", t)):
+        for node in splits:
             node["split"] = f"f{index[node['split']]}"
     config = json.loads(booster.save_config())["learner"]
     if config["objective"]["name"] != "binary:logistic":
@@ -261,8 +263,8 @@ def from_xgboost(model: Any, iterations: tuple[int, int]) -> PathShap | None:
         return booster.predict(DMatrix(X, missing=np.nan, feature_names=booster.feature_names), pred_contribs=True,
                                iteration_range=iterations)
 
-    return _checked(tables, library, booster.num_features(), [(_feature("xgboost", n), float(n["split_condition"]))
-                                                              for t in dumps for n in _splits("xgboost", t)])
+    return _checked(tables, library, booster.num_features(),
+                    [(_feature("xgboost", n), float(n["split_condition"])) for n in splits])
 
 
 def from_lightgbm(model: Any, iterations: int | None) -> PathShap | None:
@@ -292,10 +294,6 @@ def _splits(kind: str, root: dict[str, Any]) -> list[dict[str, Any]]:
             out.append(node)
             stack += children
     return out
-
-
-def _has_categorical_xgb(root: dict[str, Any]) -> bool:
-    return any("split_condition" not in n for n in _splits("xgboost", root))
 
 
 def _checked(tables: PathShap | None, library: Any, n_features: int,

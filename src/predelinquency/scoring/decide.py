@@ -11,6 +11,7 @@ import numpy as np
 import polars as pl
 
 from predelinquency.features import registry
+from predelinquency.features.ops import nan_to_zero
 from predelinquency.features.payments import is_credit
 from predelinquency.features.table import Table, column
 from predelinquency.features.window import positions
@@ -35,7 +36,7 @@ def exposure_and_due(accounts: Table, customer_ids: np.ndarray, as_of: date) -> 
         credit = (pos >= 0) & is_credit(column(accounts, "product_type"))
         at = pos[credit]
         outstanding = column(accounts, "outstanding").astype(np.float64)[credit]
-        np.add.at(exposure, at, np.nan_to_num(outstanding))
+        np.add.at(exposure, at, nan_to_zero(outstanding))
         # days until the next due day of each credit product (due days are 1–28, so every month has them)
         due = column(accounts, "due_day").astype(np.float64)[credit]
         dom = as_of.day

@@ -126,11 +126,12 @@ def load_latest_scoring_inputs(conn: Connection, customer_id: int
     latest = f"SELECT max(day) + 1 AS as_of FROM daily_balances WHERE {only}"
     as_of, tables = read_one_statement(conn, f"WITH latest AS MATERIALIZED ({latest})", _LATEST_AS_OF, queries,
                                        params | {"window": WINDOW_DAYS, "back": PREVIOUS_LOOKBACK_DAYS})
-    if tables[1].height == 0:
+    daily, customers, accounts, payments, previous = tables
+    if customers.height == 0:
         return None
     start = as_of - timedelta(days=WINDOW_DAYS) if as_of is not None else None
-    inputs = FeatureInputs(*tables[:4], start=start, end=as_of)  # type: ignore[arg-type]
-    return as_of, inputs, tables[4]
+    return as_of, FeatureInputs(daily=daily, customers=customers, accounts=accounts, payments=payments,
+                                start=start, end=as_of), previous
 
 
 _REGISTRY_POSITION = {name: i for i, name in enumerate(FEATURE_NAMES)}
@@ -138,15 +139,18 @@ _REGISTRY_POSITION = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
 def model_columns(model: PDModel) -> np.ndarray:
     """Positions of the model's features among the registered ones; PdeError when this code lacks one."""
-    missing = [n for n in model.feature_names if n not in _REGISTRY_POSITION]
-    if missing:
-        raise PdeError(f"model {model.version} needs features this code does not compute: {', '.join(missing[:5])}")
-    return _positions(tuple(model.feature_names))
+    try:
+        return _positions(tuple(model.feature_names))
+    except KeyError:
+        missing = [n for n in model.feature_names if n not in _REGISTRY_POSITION]
+        raise PdeError(f"model {model.version} needs features this code does not compute: "
+                       f"{', '.join(missing[:5])}") from None
 
 
 @lru_cache(maxsize=16)
 def _positions(names: tuple[str, ...]) -> np.ndarray:
-    """Registry positions of these names, computed once per feature list (read-only: the result is shared)."""
+    """Registry positions of these names (KeyError for an unknown one), computed once per feature list
+    (read-only: the result is shared)."""
     out = np.array([_REGISTRY_POSITION[n] for n in names], dtype=np.int64)
     out.flags.writeable = False
     return out
@@ -189,9 +193,10 @@ def _score_shard(conn: Connection, settings: Settings, model: PDModel, as_of: da
     # backfill, whose window ends before the customer's real latest data)
     last = (inputs.daily.group_by("customer_id").agg(pl.col("day").max().alias("last_data_day")) if at_latest
             else pl.DataFrame({"customer_id": ids, "last_data_day": pl.Series([None] * len(ids), dtype=pl.Date)}))
+    digest_ids, digests = input_digests(inputs)
     rows = (rows.join(last, on="customer_id", how="left", maintain_order="left")
-            .join(pl.DataFrame(dict(zip(("customer_id", "inputs_digest"), input_digests(inputs), strict=True))),
-                  on="customer_id", how="left", maintain_order="left")
+            .join(pl.DataFrame({"customer_id": digest_ids, "inputs_digest": digests}), on="customer_id", how="left",
+                  maintain_order="left")
             .with_columns(pl.lit(as_of).alias("as_of"), pl.lit(model.version).alias("model_version"),
                           pl.lit(run_id).alias("batch_run_id"), pl.lit(version_now).alias("data_version")))
     copy_in(conn, "risk_scores", rows)
