@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pytest
 from sqlalchemy import Connection, Engine, create_engine, text
@@ -15,7 +16,7 @@ from predelinquency.db.features_io import load_feature_inputs
 from predelinquency.model.registry import load_model
 from predelinquency.scoring.nightly import load_latest_scoring_inputs, run_nightly
 from predelinquency.scoring.single import score_customer, score_customers
-from predelinquency.scoring.stored import data_version, input_digests, stored_latest
+from predelinquency.scoring.stored import data_version, input_digests, stored_latest, unchanged_latest
 from predelinquency.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -84,7 +85,7 @@ def test_after_any_write_only_customers_whose_inputs_changed_are_recomputed(conn
     conn.execute(text(write), {"c": cid})
     assert data_version(conn) == version + 1
     # the one-read path is off for everybody: the write count moved on
-    assert stored_latest(conn, demo_settings, model.version, other) == {}
+    assert stored_latest(conn, demo_settings, model.version, other)[0] == {}
     # untouched customers (and rows a statement rewrote unchanged) still get their stored row, after one load
     untouched = score_customer(conn, demo_settings, other, model=model)
     same_result(untouched, score_customer(conn, demo_settings, other, model=model, reuse_stored=False))
@@ -97,6 +98,29 @@ def test_after_any_write_only_customers_whose_inputs_changed_are_recomputed(conn
     # a batch mixes both
     batch = score_customers(conn, demo_settings, [cid, other], model=model)
     assert [r["source"] for r in batch] == [after["source"], "nightly"]
+
+
+def test_the_latest_row_is_checked_against_the_day_inputs_and_previous_score_read_now(conn, demo_settings: Settings,
+                                                                                      demo_bank):
+    """The one-customer path's digest check, which reuses the one-statement read instead of a query of its own."""
+    model = load_model(demo_settings, conn)
+    cid, other = sample_ids(conn, demo_bank.as_of, 3)[:2]
+    conn.execute(text("UPDATE data_versions SET version = version + 1 WHERE table_name = 'payments'"))
+    served, row = stored_latest(conn, demo_settings, model.version, cid)
+    assert served == {} and row is not None and not row["is_current"] and row["prev_pd"] is not None
+    as_of, inputs, previous = load_latest_scoring_inputs(conn, cid)
+    same_result(unchanged_latest(conn, demo_settings, row, as_of, inputs, previous)[cid],
+                score_customer(conn, demo_settings, cid, model=model, reuse_stored=False))
+    # another day, another customer's inputs, or no previous score: each alone rejects the row
+    assert unchanged_latest(conn, demo_settings, row, as_of + timedelta(days=1), inputs, previous) == {}
+    assert unchanged_latest(conn, demo_settings, row, as_of, load_latest_scoring_inputs(conn, other)[1],
+                            previous) == {}
+    none = previous.filter_rows(np.zeros(previous.height, dtype=bool))
+    assert unchanged_latest(conn, demo_settings, row, as_of, inputs, none) == {}
+    # and settings other than the run's
+    changed = demo_settings.model_copy(deep=True)
+    changed.scoring = changed.scoring.model_copy(update={"tiers": {"medium": 0.01, "high": 0.02, "critical": 0.03}})
+    assert unchanged_latest(conn, changed, row, as_of, inputs, previous) == {}
 
 
 def test_the_nightly_digest_is_what_loading_the_customer_now_gives(conn, demo_settings: Settings, demo_bank):
@@ -137,7 +161,7 @@ def test_a_new_earlier_run_changes_the_previous_score_so_later_rows_are_recomput
                                                                                    demo_settings: Settings, demo_bank):
     with engine.connect() as c:
         model = load_model(demo_settings, c)
-        assert all(stored_latest(c, demo_settings, model.version, i) for i in sample_ids(c, demo_bank.as_of))
+        assert all(stored_latest(c, demo_settings, model.version, i)[0] for i in sample_ids(c, demo_bank.as_of))
     # a run between the last two becomes the latest rows' previous score: their change and urgency are stale
     between = demo_bank.as_of - timedelta(days=3)
     run_nightly(engine, demo_settings, "system:test", between)
@@ -147,7 +171,7 @@ def test_a_new_earlier_run_changes_the_previous_score_so_later_rows_are_recomput
     with engine.connect() as c:
         # a customer whose previous score moved: the stored row is stale, whatever its inputs
         moved, moved_pd = c.execute(text(pair + "r.prev_pd IS DISTINCT FROM b.pd ORDER BY 1 LIMIT 1"), params).one()
-        assert stored_latest(c, demo_settings, model.version, moved) == {}
+        assert stored_latest(c, demo_settings, model.version, moved)[0] == {}
         now = score_customer(c, demo_settings, moved, model=model)
         assert now["source"] == "computed" and now["prev_pd"] == pytest.approx(moved_pd)
         # one whose previous PD, tier and score came out the same (isotonic steps tie many customers): the stored
@@ -162,7 +186,7 @@ def test_a_new_earlier_run_changes_the_previous_score_so_later_rows_are_recomput
     run_nightly(engine, demo_settings, "system:test")
     with engine.connect() as c:
         assert score_customer(c, demo_settings, moved, model=model)["source"] == "nightly"
-        assert stored_latest(c, demo_settings, model.version, moved)
+        assert stored_latest(c, demo_settings, model.version, moved)[0]
 
 
 def test_truncate_and_copy_count_as_writes(conn: Connection):

@@ -28,7 +28,13 @@ from predelinquency.scoring.nightly import load_latest_scoring_inputs, load_scor
 from predelinquency.scoring.policy import apply_policy
 from predelinquency.scoring.reasons import reason_codes
 from predelinquency.scoring.scale import pd_to_score, pd_to_tier, score_to_band
-from predelinquency.scoring.stored import input_digests, stored_by_digest, stored_latest, stored_scores
+from predelinquency.scoring.stored import (
+    input_digests,
+    stored_by_digest,
+    stored_latest,
+    stored_scores,
+    unchanged_latest,
+)
 from predelinquency.settings import Settings
 
 MAX_BATCH = 1_000
@@ -56,23 +62,15 @@ def score_customers(conn: Connection, settings: Settings, customer_ids: list[int
         raise PdeError(f"at most {MAX_BATCH} customers per request; got {len(customer_ids)}")
     model = model or load_model(settings, conn)
     reuse = reuse_stored and model.version is not None
-    by_id: dict[int, dict[str, Any]] = {}
-    # stored rows first: for the API's usual request (one customer, no as_of) that is the only query
-    if reuse and as_of is None and len(set(customer_ids)) == 1:
-        by_id = stored_latest(conn, settings, model.version, customer_ids[0])
-    elif reuse and as_of is not None:
-        by_id = stored_scores(conn, settings, model.version, as_of, customer_ids)
+    if as_of is None and len(set(customer_ids)) == 1:
+        return [_score_latest(conn, settings, model, customer_ids[0], reuse)] * len(customer_ids)
+    by_id = stored_scores(conn, settings, model.version, as_of, customer_ids) if reuse and as_of is not None else {}
     if len(by_id) == len(set(customer_ids)):
         return [by_id[c] for c in customer_ids]
-    if as_of is None and len(set(customer_ids)) == 1:
-        # the API's usual request: the latest day and the inputs at the day after it in one round trip
-        as_of, inputs, previous = _latest_inputs(conn, customer_ids[0])
-        rest = [customer_ids[0]]
-    else:
-        as_of, by_id = _as_of(conn, settings, model, customer_ids, as_of, by_id, reuse)
-        rest = sorted({c for c in customer_ids if c not in by_id})
-        if rest:
-            inputs, previous = load_scoring_inputs(conn, as_of, rest, on_demand=True)
+    as_of, by_id = _as_of(conn, settings, model, customer_ids, as_of, by_id, reuse)
+    rest = sorted({c for c in customer_ids if c not in by_id})
+    if rest:
+        inputs, previous = load_scoring_inputs(conn, as_of, rest, on_demand=True)
     if rest and reuse:  # data changed somewhere: reuse the stored rows of customers whose own inputs did not
         by_id.update(stored_by_digest(conn, settings, model.version, as_of, input_digests(inputs)))
         before = len(rest)
@@ -80,10 +78,34 @@ def score_customers(conn: Connection, settings: Settings, customer_ids: list[int
         if rest and len(rest) < before:
             inputs = inputs.only(rest)  # previous rows of the others are simply never looked up
     if rest:
-        decided, _ = score_ids(conn, settings, model, as_of, np.asarray(rest, dtype=np.int64), (inputs, previous))
-        by_id.update((r["customer_id"], r | {"as_of": as_of, "model_version": model.version, "source": "computed"})
-                     for r in as_records(decided))
+        by_id.update(_computed(conn, settings, model, as_of, rest, inputs, previous))
     return [by_id[c] for c in customer_ids]
+
+
+def _score_latest(conn: Connection, settings: Settings, model: PDModel, customer_id: int,
+                  reuse: bool) -> dict[str, Any]:
+    """The API's usual request, one customer at the day after their latest data, in at most two reads.
+
+    The stored row first (served when current); then the latest day, inputs and previous score in one
+    statement, against which that row is checked once more before anything is computed.
+    """
+    served, row = stored_latest(conn, settings, model.version, customer_id) if reuse else ({}, None)
+    if served:
+        return served[customer_id]
+    as_of, inputs, previous = _latest_inputs(conn, customer_id)
+    if row is not None:  # data changed somewhere since the nightly: perhaps not this customer's
+        served = unchanged_latest(conn, settings, row, as_of, inputs, previous)
+        if served:
+            return served[customer_id]
+    return _computed(conn, settings, model, as_of, [customer_id], inputs, previous)[customer_id]
+
+
+def _computed(conn: Connection, settings: Settings, model: PDModel, as_of: date, customer_ids: list[int],
+              inputs: FeatureInputs, previous: Table) -> dict[int, dict[str, Any]]:
+    """customer_id -> the result computed now from their loaded inputs (source 'computed')."""
+    decided, _ = score_ids(conn, settings, model, as_of, np.asarray(customer_ids, dtype=np.int64), (inputs, previous))
+    return {r["customer_id"]: r | {"as_of": as_of, "model_version": model.version, "source": "computed"}
+            for r in as_records(decided)}
 
 
 def _unknown(ids: list[int]) -> NotFound:

@@ -16,7 +16,9 @@ few ms of loading, features and TreeSHAP.
 
 Once the count has moved on (an upload of payments, say), each row still carries a digest of the input rows it
 was computed from: a customer whose inputs, loaded now, hash the same, and whose previous score is still the
-one the row names, gets the stored row after one load instead of the whole computation.
+one the row names, gets the stored row after one load instead of the whole computation. For the API's usual
+request (one customer, no as_of) the row comes with the first read and the load brings the previous score,
+so that check costs no read of its own (unchanged_latest); batches and explicit dates use stored_by_digest.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import numpy as np
 from sqlalchemy import Connection, RowMapping, text
 
 from predelinquency.db.features_io import FeatureInputs
-from predelinquency.features.table import column
+from predelinquency.features.table import Table, column
 from predelinquency.scoring.digest import customer_digests
 from predelinquency.settings import Settings
 
@@ -41,12 +43,14 @@ DATA_VERSION_SQL = "SELECT COALESCE(sum(version), 0) FROM data_versions"
 RESULT_COLUMNS = ("customer_id", "as_of", "model_version", "pd", "score", "rating_band", "tier", "model_tier",
                   "prev_pd", "prev_tier", "score_change", "reasons", "exposure", "expected_loss",
                   "recommended_action", "expected_benefit", "urgency", "policy_rules")
-_SELECT = f"SELECT {', '.join(RESULT_COLUMNS)}, batch_run_id FROM risk_scores "
-_CURRENT = f"AND model_version = :v AND data_version = ({DATA_VERSION_SQL})"
-_AT_SQL = text(_SELECT + "WHERE as_of = :as_of AND customer_id = ANY(CAST(:ids AS bigint[])) " + _CURRENT)
-# the row at the day after the customer's latest data: with nothing changed since, no other as_of can qualify
-_LATEST_SQL = text(_SELECT + "WHERE customer_id = :c AND last_data_day = as_of - 1 " + _CURRENT
-                   + " ORDER BY as_of DESC LIMIT 1")
+_SELECT = f"SELECT {', '.join(RESULT_COLUMNS)}, batch_run_id"
+_AT_SQL = text(_SELECT + " FROM risk_scores WHERE as_of = :as_of AND customer_id = ANY(CAST(:ids AS bigint[])) "
+               f"AND model_version = :v AND data_version = ({DATA_VERSION_SQL})")
+# the customer's newest row at the day after their latest data then, current or not: with nothing changed
+# since, no other row can be current (rows written later carry a count at least as high)
+_LATEST_SQL = text(_SELECT + f", inputs_digest, data_version = ({DATA_VERSION_SQL}) AS is_current FROM risk_scores "
+                   "WHERE customer_id = :c AND last_data_day = as_of - 1 AND model_version = :v "
+                   "ORDER BY as_of DESC LIMIT 1")
 
 # how far back the previous score is looked for (nightly._previous_query; the digest check below must agree)
 PREVIOUS_LOOKBACK_DAYS = 90
@@ -108,13 +112,38 @@ def stored_scores(conn: Connection, settings: Settings, model_version: str, as_o
 
 
 def stored_latest(conn: Connection, settings: Settings, model_version: str,
-                  customer_id: int) -> dict[int, dict[str, Any]]:
-    """{customer_id: result} when the customer's score at the day after their latest data is stored and current.
+                  customer_id: int) -> tuple[dict[int, dict[str, Any]], RowMapping | None]:
+    """({customer_id: result} when the customer's score at the day after their latest data is stored and current,
+    else {}; that row whether current or not, None when there is none).
 
-    One indexed read: the API's usual request (one customer, no as_of) needs nothing else.
+    One indexed read: the API's usual request (one customer, no as_of) needs nothing else. A row that is not
+    current may still be served once the customer's inputs are loaded: see unchanged_latest.
     """
-    rows = conn.execute(_LATEST_SQL, {"c": customer_id, "v": model_version}).mappings().all()
-    return _current(conn, settings, rows)
+    row = conn.execute(_LATEST_SQL, {"c": customer_id, "v": model_version}).mappings().first()
+    if row is None:
+        return {}, None
+    return (_current(conn, settings, [row]) if row["is_current"] else {}), row
+
+
+def unchanged_latest(conn: Connection, settings: Settings, row: RowMapping, as_of: date, inputs: FeatureInputs,
+                     previous: Table) -> dict[int, dict[str, Any]]:
+    """{customer_id: result} when stored_latest's row is what scoring the customer at as_of gives now, else {}.
+
+    The checks of stored_by_digest, on what the one-statement read (nightly.load_latest_scoring_inputs) already
+    brought: the row is for that as_of, the inputs hash as they did then, and its previous PD, tier and score
+    change agree with the previous score found now (none, when there is none).
+    """
+    if row["as_of"] != as_of or row["inputs_digest"] != int(input_digests(inputs)[1][0]):
+        return {}
+    prev_pd = prev_tier = prev_score = None
+    if previous.height:
+        prev_pd = float(column(previous, "prev_pd")[0])
+        prev_tier = str(column(previous, "prev_tier")[0])
+        prev_score = int(column(previous, "prev_score")[0])
+    change = None if prev_score is None else row["score"] - prev_score
+    if (row["prev_pd"], row["prev_tier"], row["score_change"]) != (prev_pd, prev_tier, change):
+        return {}
+    return _current(conn, settings, [row])
 
 
 def input_digests(inputs: FeatureInputs) -> tuple[np.ndarray, np.ndarray]:
