@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 from sqlalchemy import Connection, text
 
+from predelinquency.db.bulk import customer_filter
 from predelinquency.db.features_io import DAILY_SCHEMA, load_feature_inputs
 from predelinquency.db.features_io import features_at as load_features_at
 from predelinquency.features.build import compute_features
@@ -59,6 +60,16 @@ def test_load_reads_the_window_range_and_the_requested_customers(bank: Connectio
     assert sorted(inputs.payments["payment_id"].to_list()) == [1, 2]
     panel = inputs.panel()
     assert panel.customer_ids.tolist() == [1, 2] and panel.start == inputs.start and panel.end == AS_OF
+
+
+def test_several_customers_are_read_exactly_whatever_their_order_and_gaps(bank: Connection):
+    """The filter carries the ids' bounds (an index range for a nightly shard): only the ids listed come back."""
+    only, params = customer_filter([3, 1])
+    assert "BETWEEN" in only and (params["id_lo"], params["id_hi"]) == (1, 3)
+    inputs = load_feature_inputs(bank, AS_OF, AS_OF, [3, 1], payments_due_before=date(2026, 4, 1))
+    assert inputs.customers["customer_id"].to_list() == [1, 3]
+    assert sorted(inputs.accounts["account_id"].to_list()) == [11, 12, 13]
+    assert set(inputs.daily["customer_id"].to_list()) == {1}
 
 
 def test_load_without_customer_ids_reads_everyone(bank: Connection):

@@ -128,3 +128,24 @@ def test_sql_rollup_equals_the_generators_daily_rows(conn: Connection):
     assert rebuilt.height == generated.height
     for column in generated.columns:  # exactly equal: both sum the same cents
         assert rebuilt[column].cast(generated[column].dtype).equals(generated[column]), column
+
+
+def test_the_nightly_rolls_up_only_the_days_after_the_rollup(conn: Connection):
+    """bring_rollup_up_to_date: nothing when the rollup is current, then exactly the new days, once."""
+    from predelinquency.scoring.nightly import bring_rollup_up_to_date
+
+    conn.execute(text("SELECT pde_ensure_partitions('transactions', :lo, :hi)"), {"lo": D1, "hi": D3})
+    conn.execute(text("SELECT pde_ensure_partitions('daily_balances', :lo, :hi)"), {"lo": D1, "hi": D3})
+    _customers(conn)
+    _txn(conn, 1, "2026-03-01 09:00:00+00", -50, "groceries", "card")
+    refresh_daily_balances(conn, D1, D1)
+    assert bring_rollup_up_to_date(conn) == (0, D1)
+    # a late transaction on the rolled-up day is the upload path's to recompute, not the nightly's
+    _txn(conn, 2, "2026-03-01 10:00:00+00", -5, "dining", "card")
+    _txn(conn, 3, "2026-03-03 09:00:00+00", -20, "dining", "card", customer=2)
+    assert bring_rollup_up_to_date(conn) == (2, D3)  # March 2 has no transactions: a day all the same
+    rows = _rows(conn)
+    assert {d for _, d in rows} == {D1, D2, D3} and len(rows) == 6
+    assert rows[(1, D1)]["outflow"] == 50 and rows[(2, D3)]["outflow"] == 20 and rows[(1, D2)]["balance"] == 50
+    assert bring_rollup_up_to_date(conn) == (0, D3)
+    assert len(_rows(conn)) == 6

@@ -71,13 +71,18 @@ def customer_filter(ids: Sequence[int] | None, column: str = "customer_id") -> t
 
     One customer is "= id", not "= ANY(ids)": for a lookup by one customer PostgreSQL runs the scalar
     condition in a quarter of the time (0.14 against 0.55 ms for the latest-day lookup over 7 partitions).
+    Several carry their bounds too: for a nightly shard (a range of ids) PostgreSQL then reads one index range
+    per partition rather than every row of the window (1.7 against 7–12 s for 50,000 of 1 M customers).
     """
     if ids is None:
         return "true", {"ids": None}
     ids = [int(i) for i in ids]
     if len(ids) == 1:
         return f"{column} = %(id)s", {"ids": ids, "id": ids[0]}
-    return f"{column} = ANY(%(ids)s::bigint[])", {"ids": ids}
+    if not ids:
+        return f"{column} = ANY(%(ids)s::bigint[])", {"ids": ids}
+    return (f"{column} BETWEEN %(id_lo)s AND %(id_hi)s AND {column} = ANY(%(ids)s::bigint[])",
+            {"ids": ids, "id_lo": min(ids), "id_hi": max(ids)})
 
 
 def fetch_all(conn: Connection, query: str, params: dict) -> list[tuple]:
