@@ -133,10 +133,13 @@ def test_a_failing_shard_leaves_the_previous_scores_untouched(eng, demo_bank, de
     demo_settings.nightly = demo_settings.nightly.model_copy(update={"shards": 3})
     real = nightly._score_shard
 
-    def fail_on_the_second(conn, settings, model, as_of, shard, *args, **kwargs):
-        if shard == 1:
+    calls = []
+
+    def fail_on_the_second(*args, **kwargs):  # after the first shard has written its rows
+        calls.append(args)
+        if len(calls) == 2:
             raise RuntimeError("disk full while writing shard 1")
-        return real(conn, settings, model, as_of, shard, *args, **kwargs)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(nightly, "_score_shard", fail_on_the_second)
     with pytest.raises(RuntimeError, match="disk full"):

@@ -189,10 +189,9 @@ def score_ids(conn: Connection, settings: Settings, model: PDModel, as_of: date,
     return decided, by_name
 
 
-def _score_shard(conn: Connection, settings: Settings, model: PDModel, as_of: date, shard: int,
-                 bounds: tuple[int, int], run_id: int, version_now: int, at_latest: bool,
-                 drift: DriftAccumulator) -> pl.DataFrame:
-    """Scores shard number `shard` (its customer ids within bounds) and COPYs its rows; returns the rows written.
+def _score_shard(conn: Connection, settings: Settings, model: PDModel, as_of: date, bounds: tuple[int, int],
+                 run_id: int, version_now: int, at_latest: bool, drift: DriftAccumulator) -> pl.DataFrame:
+    """Scores the shard of the active customers within bounds and COPYs its rows; returns the rows written.
 
     at_latest: as_of is the day after the latest data, so each customer's window holds their latest day.
     """
@@ -258,7 +257,7 @@ def _nightly(conn: Connection, rec: RunRecorder, settings: Settings, as_of: date
     total = 0
     with rec.stage("score_shards") as st:
         for shard, bounds in enumerate(all_bounds):
-            rows = _score_shard(conn, settings, model, as_of, shard, bounds, rec.run_id, version_now,
+            rows = _score_shard(conn, settings, model, as_of, bounds, rec.run_id, version_now,
                                 as_of == last + timedelta(days=1), drift)
             total += rows.height
             for t, c in rows.group_by("tier").len().iter_rows() if rows.height else []:
