@@ -143,5 +143,6 @@ def _single_run(c, settings, model, n: int, pooled: dict[str, list[float]]) -> d
     c.rollback()
     return figures
 
+
 if __name__ == "__main__":
     main()

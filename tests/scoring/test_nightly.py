@@ -161,8 +161,7 @@ def test_shards_are_equal_ranges_that_partition_the_active_customers(eng, demo_b
         assert [i for p in parts for i in p] == active
         assert max(map(len, parts)) - min(map(len, parts)) <= 1
         # more shards than active customers: one shard per customer, none empty
-        assert [len(b) for b in [nightly.shard_customer_ids(c, b) for b in nightly.shard_bounds(c, 10 ** 6)]] \
-            == [1] * len(active)
+        assert [len(nightly.shard_customer_ids(c, b)) for b in nightly.shard_bounds(c, 10 ** 6)] == [1] * len(active)
         c.rollback()
     with eng.connect() as c:
         active = c.execute(text("SELECT count(*) FROM customers WHERE is_active")).scalar_one()

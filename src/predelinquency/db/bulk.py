@@ -77,10 +77,10 @@ def customer_filter(ids: Sequence[int] | None, column: str = "customer_id") -> t
     if ids is None:
         return "true", {"ids": None}
     ids = [int(i) for i in ids]
-    if len(ids) == 1:
-        return f"{column} = %(id)s", {"ids": ids, "id": ids[0]}
     if not ids:
         return f"{column} = ANY(%(ids)s::bigint[])", {"ids": ids}
+    if len(ids) == 1:
+        return f"{column} = %(id)s", {"ids": ids, "id": ids[0]}
     return (f"{column} BETWEEN %(id_lo)s AND %(id_hi)s AND {column} = ANY(%(ids)s::bigint[])",
             {"ids": ids, "id_lo": min(ids), "id_hi": max(ids)})
 
