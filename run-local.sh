@@ -43,6 +43,8 @@ if [[ "$MODE" == test ]]; then
     ensure_chromium
     say "ruff"
     .venv/bin/ruff check src dashboard tests bench
+    say "import-linter (the layers of docs/architecture.md)"
+    .venv/bin/lint-imports --no-cache
     say "pytest"
     exec .venv/bin/python -m pytest -q
 fi

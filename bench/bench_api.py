@@ -30,8 +30,9 @@ from sqlalchemy import text
 
 from predelinquency.db.engine import check_connection, get_engine
 from predelinquency.errors import NotFound
+from predelinquency.operations.accounts import get_user
 from predelinquency.operations.apikeys import create_api_key, revoke_api_key
-from predelinquency.operations.users import create_user, get_user
+from predelinquency.operations.users import create_user
 from predelinquency.settings import get_settings
 
 ACTOR = "system:bench"

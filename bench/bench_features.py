@@ -14,9 +14,10 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
+from predelinquency.domain.daily import FLOW_COLUMNS
 from predelinquency.features.build import compute_features
 from predelinquency.features.registry import FEATURE_NAMES
-from predelinquency.features.window import FLOW_COLUMNS, Panel, build_panel, window
+from predelinquency.features.window import Panel, build_panel, window
 
 AS_OF = date(2026, 11, 23)
 PANEL_DAYS = 160  # a training-style panel: longer than the window, sliced per as_of

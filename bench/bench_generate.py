@@ -80,9 +80,9 @@ def _stream(args: argparse.Namespace) -> None:
 def _server() -> tuple[str, object]:
     """(admin URL, keep-alive handle): DATABASE_URL's server, or a new embedded one in a temp dir."""
     if os.environ.get("DATABASE_URL"):
-        from predelinquency.db.engine import _normalise
+        from predelinquency.db.engine import normalise_url
 
-        return _normalise(os.environ["DATABASE_URL"]), None
+        return normalise_url(os.environ["DATABASE_URL"]), None
     from predelinquency.db.engine import start_embedded
 
     tmp = tempfile.TemporaryDirectory(prefix="pde-bench-")

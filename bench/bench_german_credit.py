@@ -73,11 +73,11 @@ def main() -> None:
 
 def explain_latency(version: str, data: Path) -> None:
     """Prints PD + reason-code contributions time for one customer (API) and for 30,000 rows (nightly)."""
-    from predelinquency.cli import _engine
+    from predelinquency.db.engine import get_engine
     from predelinquency.model.registry import load_model
     from predelinquency.settings import get_settings
 
-    with _engine().connect() as conn:
+    with get_engine(get_settings()).connect() as conn:
         model = load_model(get_settings(), conn, version)
     table = pl.read_csv(data).drop("creditability")
     one = table.row(0, named=True)

@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 from dashboard import ui
 from dashboard.queries import core
 from predelinquency.errors import PdeError
+from predelinquency.operations.accounts import User
 from predelinquency.operations.assignments import assign_customer
 from predelinquency.operations.interventions import (
     CHANNELS,
@@ -24,7 +25,6 @@ from predelinquency.operations.interventions import (
 from predelinquency.operations.outcomes import OUTCOMES, PREVENTING_OUTCOMES, record_outcome
 from predelinquency.operations.permissions import allowed
 from predelinquency.operations.snoozes import MAX_SNOOZE_DAYS, snooze_customer
-from predelinquency.operations.users import User
 
 log = logging.getLogger("predelinquency.dashboard")
 DEFAULT_CHANNEL = {"soft_reminder": "sms", "agent_call": "phone", "restructuring_offer": "branch",

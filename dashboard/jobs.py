@@ -17,9 +17,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from predelinquency.operations.accounts import User
 from predelinquency.operations.audit import write_audit
 from predelinquency.operations.permissions import authorise
-from predelinquency.operations.users import User
 from predelinquency.settings import REPO_ROOT, Settings
 
 log = logging.getLogger("predelinquency.dashboard")

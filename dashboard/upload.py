@@ -11,9 +11,10 @@ import streamlit as st
 from dashboard import actions, ui
 from dashboard.queries import core
 from predelinquency.errors import PdeError
-from predelinquency.ingest.load import UploadRejected, load
+from predelinquency.ingest.load import UploadRejected
 from predelinquency.ingest.schemas import SPECS
 from predelinquency.ingest.validate import Parsed, RowError, parse, summarise
+from predelinquency.operations.uploads import upload
 
 log = logging.getLogger("predelinquency.dashboard")
 SHOWN_ERRORS = 1_000
@@ -75,7 +76,7 @@ def panel() -> None:
     if st.button(f"Load {total:,} rows into the database", type="primary", icon=":material/upload:"):
         try:
             with core.engine().begin() as conn:
-                counts = load(conn, actions.current_user(), parsed, names)
+                counts = upload(conn, actions.current_user(), parsed, names)
         except UploadRejected as exc:
             st.session_state["upload_db_errors"] = exc.errors
             st.rerun()

@@ -15,10 +15,10 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from predelinquency.domain.vocabulary import Tier
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = REPO_ROOT / "config" / "settings.yaml"
-TIERS = ("Low", "Medium", "High", "Critical")
-Tier = Literal["Low", "Medium", "High", "Critical"]
 
 
 class Simulation(BaseModel):

@@ -21,8 +21,9 @@ from sqlalchemy.engine import make_url
 from predelinquency.api.app import create_app
 from predelinquency.db.engine import dispose_engines
 from predelinquency.operations import users as users_mod
+from predelinquency.operations.accounts import User
 from predelinquency.operations.apikeys import create_api_key
-from predelinquency.operations.users import User, create_user
+from predelinquency.operations.users import create_user
 from predelinquency.settings import Settings
 
 PASSWORD = "correct horse battery"

@@ -94,8 +94,8 @@ def demo_versions(url: str) -> set[str]:
 
 
 def test_monitor_alerts_on_drift_and_failed_runs(users, demo):
+    from predelinquency.db.runs import recorded_run
     from predelinquency.errors import PdeError
-    from predelinquency.monitoring.runs import recorded_run
     from predelinquency.scoring.nightly import run_nightly
     from predelinquency.settings import get_settings
 

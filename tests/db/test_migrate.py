@@ -4,7 +4,7 @@ from sqlalchemy.exc import DataError
 
 from predelinquency.db.migrate import discover, migrate
 from predelinquency.db.status import database_status, time_table_kind
-from predelinquency.ingest.schemas import TXN_CATEGORIES, TXN_CHANNELS
+from predelinquency.domain.vocabulary import TXN_CATEGORIES, TXN_CHANNELS
 
 
 def test_migrations_are_numbered_in_order():

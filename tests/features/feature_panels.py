@@ -8,8 +8,9 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
+from predelinquency.domain.daily import FLOW_COLUMNS
 from predelinquency.features.build import compute_features
-from predelinquency.features.window import FLOW_COLUMNS, Panel
+from predelinquency.features.window import Panel
 
 AS_OF = date(2026, 3, 1)         # window: 2025-12-01 .. 2026-02-28
 WINDOW_START = AS_OF - timedelta(days=90)

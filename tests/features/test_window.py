@@ -4,7 +4,8 @@ import numpy as np
 import polars as pl
 from feature_panels import AS_OF, PanelBuilder
 
-from predelinquency.features.window import PANEL_COLUMNS, build_panel, index_of, positions, window
+from predelinquency.domain.daily import PANEL_COLUMNS
+from predelinquency.features.window import build_panel, index_of, positions, window
 
 
 def _daily(rows: list[tuple[int, date, float, float]]) -> pl.DataFrame:

@@ -9,7 +9,8 @@ from sqlalchemy import Connection, text
 
 from predelinquency.db.rollup import refresh_daily_balances, rollup_mismatches
 from predelinquency.errors import Forbidden
-from predelinquency.ingest.load import UploadRejected, validate_and_load
+from predelinquency.ingest.load import UploadRejected
+from predelinquency.operations.uploads import validate_and_upload
 from predelinquency.operations.users import create_user
 
 CUSTOMERS = (b"customer_id,full_name,age,employment_type,segment,region,monthly_income,tenure_months\n"
@@ -35,7 +36,7 @@ def _count(conn: Connection, table: str) -> int:
 
 
 def test_good_files_load_together_with_one_audit_row(conn, manager):
-    counts = validate_and_load(conn, manager, {"customers": CUSTOMERS, "accounts": ACCOUNTS,
+    counts = validate_and_upload(conn, manager, {"customers": CUSTOMERS, "accounts": ACCOUNTS,
                                                "transactions": TXNS, "payments": PAYMENTS},
                                {"customers": "customers.csv"})
     assert counts == {"customers": 2, "accounts": 3, "transactions": 2, "payments": 1}
@@ -50,21 +51,21 @@ def test_good_files_load_together_with_one_audit_row(conn, manager):
 def test_one_bad_row_loads_nothing_and_reports_every_problem(conn, manager):
     bad_txns = TXNS + b"9003,501,5010,2026-03-03T09:00:00Z,twelve,groceries,card,posted\n"
     with pytest.raises(UploadRejected) as exc:
-        validate_and_load(conn, manager, {"customers": CUSTOMERS, "accounts": ACCOUNTS, "transactions": bad_txns})
+        validate_and_upload(conn, manager, {"customers": CUSTOMERS, "accounts": ACCOUNTS, "transactions": bad_txns})
     assert [(e.line, e.column) for e in exc.value.errors["transactions"]] == [(4, "amount")]
     assert "nothing was loaded" in str(exc.value)
     assert _count(conn, "customers") == 0 and _count(conn, "transactions") == 0
 
 
 def test_existing_ids_unknown_references_and_foreign_accounts_are_errors(conn, manager):
-    validate_and_load(conn, manager, {"customers": CUSTOMERS, "accounts": ACCOUNTS})
+    validate_and_upload(conn, manager, {"customers": CUSTOMERS, "accounts": ACCOUNTS})
     again = CUSTOMERS.replace(b"502,Alan", b"503,Alan")
     txns = (b"txn_id,customer_id,account_id,ts,amount,category,channel\n"
             b"9101,501,5020,2026-03-01T10:00:00Z,-5,groceries,card\n"
             b"9102,999,5010,2026-03-01T10:00:00Z,-5,groceries,card\n"
             b"9103,501,4242,2026-03-01T10:00:00Z,-5,groceries,card\n")
     with pytest.raises(UploadRejected) as exc:
-        validate_and_load(conn, manager, {"customers": again, "transactions": txns})
+        validate_and_upload(conn, manager, {"customers": again, "transactions": txns})
     assert [str(e.problem) for e in exc.value.errors["customers"]] == [
         "customer_id 501 already exists in the database"]
     problems = {(e.line, e.column): e.problem for e in exc.value.errors["transactions"]}
@@ -77,17 +78,17 @@ def test_existing_ids_unknown_references_and_foreign_accounts_are_errors(conn, m
 def test_officers_may_not_upload(conn):
     officer = create_user(conn, "ingest_off", "a long enough password", "officer", "cli:test")
     with pytest.raises(Forbidden):
-        validate_and_load(conn, officer, {"customers": CUSTOMERS})
+        validate_and_upload(conn, officer, {"customers": CUSTOMERS})
 
 
 def test_back_dated_transactions_reach_the_rolled_up_days(conn, manager):
-    validate_and_load(conn, manager, {"customers": CUSTOMERS, "accounts": ACCOUNTS})
+    validate_and_upload(conn, manager, {"customers": CUSTOMERS, "accounts": ACCOUNTS})
     conn.execute(text("SELECT pde_ensure_partitions('transactions', DATE '2026-03-01', DATE '2026-03-31')"))
     refresh_daily_balances(conn, date(2026, 3, 1), date(2026, 3, 5), [501, 502])  # rolled up to 5 March
     late = (b"txn_id,customer_id,account_id,ts,amount,category,channel\n"
             b"9201,501,5010,2026-03-02T10:00:00Z,-40,gambling,online\n"  # before the rollup's last day
             b"9202,502,5020,2026-03-06T10:00:00Z,-15,dining,card\n")    # after it: the nightly's job
-    validate_and_load(conn, manager, {"transactions": late})
+    validate_and_upload(conn, manager, {"transactions": late})
     balances = conn.execute(text("SELECT day, balance, gambling_out FROM daily_balances WHERE customer_id = 501 "
                                  "ORDER BY day")).all()
     assert [(b.day.day, b.balance, b.gambling_out) for b in balances] == [

@@ -12,7 +12,8 @@ from argon2 import PasswordHasher
 from sqlalchemy import Connection, text
 
 from predelinquency.operations import users as users_mod
-from predelinquency.operations.users import User, create_user
+from predelinquency.operations.accounts import User
+from predelinquency.operations.users import create_user
 
 PASSWORD = "correct horse battery"
 SYSTEM = "system:test"

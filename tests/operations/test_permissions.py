@@ -2,10 +2,10 @@ import pytest
 from sqlalchemy import Connection, text
 
 from predelinquency.errors import Forbidden
+from predelinquency.operations.accounts import User
 from predelinquency.operations.assignments import assign_customer
 from predelinquency.operations.interventions import create_intervention
 from predelinquency.operations.permissions import PERMISSIONS, allowed, require
-from predelinquency.operations.users import User
 from predelinquency.settings import Settings
 
 from .conftest import People, count

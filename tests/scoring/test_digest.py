@@ -5,9 +5,9 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from predelinquency.features.table import Columns
 from predelinquency.scoring import digest
 from predelinquency.scoring.digest import customer_digests, row_hashes
+from predelinquency.table import Columns
 
 SCHEMA = {"customer_id": pl.Int64(), "due_date": pl.Date(), "amount": pl.Float64(), "days_late": pl.Int32(),
           "status": pl.String()}

@@ -10,14 +10,14 @@ import polars as pl
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from predelinquency.db.features_io import features_at
+from predelinquency.domain.scale import pd_to_score, pd_to_tier, score_to_band
 from predelinquency.errors import PdeError
 from predelinquency.features import registry
 from predelinquency.scoring import nightly
 from predelinquency.scoring.nightly import run_nightly
 from predelinquency.scoring.policy import tier_rank
-from predelinquency.scoring.scale import pd_to_score, pd_to_tier, score_to_band
 from predelinquency.settings import Settings
+from tests.support.features import features_at
 
 OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}
 

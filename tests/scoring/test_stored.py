@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Connection, Engine, create_engine, text
 
 from predelinquency.db.bulk import copy_in
-from predelinquency.db.features_io import load_feature_inputs
+from predelinquency.db.inputs import load_feature_inputs
 from predelinquency.model.registry import load_model
 from predelinquency.scoring.nightly import load_latest_scoring_inputs, run_nightly
 from predelinquency.scoring.single import score_customer, score_customers

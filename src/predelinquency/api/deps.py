@@ -22,8 +22,9 @@ from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 
 from predelinquency.api.state import ApiState
+from predelinquency.operations.accounts import User
 from predelinquency.operations.apikeys import INVALID_KEY, user_for_api_key
-from predelinquency.operations.users import AuthError, User
+from predelinquency.operations.users import AuthError
 
 T = TypeVar("T")
 # the shape create_api_key produces ('pde_' + URL-safe base64); anything else is refused before the database

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from predelinquency.domain.vocabulary import TIERS
 from predelinquency.errors import NotFound
-from predelinquency.settings import TIERS
 
 _SCORE_COLS = ("rs.as_of, rs.model_version, rs.pd, rs.score, rs.rating_band, rs.tier, rs.model_tier, rs.score_change, "
                "rs.exposure, rs.expected_loss, rs.recommended_action, rs.urgency, rs.reasons, rs.policy_rules")

@@ -1,6 +1,6 @@
 """Retraining from the API: `pde train --json` in a detached process, one at a time, with its outcome in the status.
 
-Why it is built this way. `pde train` records its own batch_runs row through monitoring.runs.recorded_run, and
+Why it is built this way. `pde train` records its own batch_runs row through db.runs.recorded_run, and
 the batch_runs partial unique index allows one queued/running 'train' row; so the API cannot insert that row
 itself (the child's insert would then conflict with it). Instead:
 
@@ -36,9 +36,9 @@ from sqlalchemy import Connection, Engine, text
 from predelinquency.api.errors import Unavailable
 from predelinquency.api.queries import latest_batch_run
 from predelinquency.errors import Conflict
+from predelinquency.operations.accounts import User
 from predelinquency.operations.audit import write_audit
 from predelinquency.operations.permissions import authorise
-from predelinquency.operations.users import User
 from predelinquency.settings import Settings
 
 log = logging.getLogger(__name__)

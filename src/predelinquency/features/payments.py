@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from predelinquency.domain.vocabulary import CREDIT_PRODUCTS
 from predelinquency.features.ops import date_days, days_since, epoch_day, head, masked_median, nan_to_zero, ratio, tail
-from predelinquency.features.table import Table, column
 from predelinquency.features.window import Window, index_of
-from predelinquency.ingest.schemas import CREDIT_PRODUCTS
+from predelinquency.table import Table, column
 
 FAMILY = "payments"
 

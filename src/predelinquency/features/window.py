@@ -12,19 +12,9 @@ from functools import lru_cache
 
 import numpy as np
 
+from predelinquency.domain.daily import LEVEL_COLUMNS, PANEL_COLUMNS, WINDOW_DAYS
 from predelinquency.features.ops import date_days, epoch_day
-from predelinquency.features.table import Table, column
-
-# Money and counts that happened on a day: a missing day means nothing happened.
-FLOW_COLUMNS: tuple[str, ...] = (
-    "inflow", "outflow", "salary_in", "transfer_in", "lending_app_in", "essential_out", "discretionary_out",
-    "utility_out", "atm_out", "gambling_out", "lending_app_out", "debt_service_out", "savings_out",
-    "txn_count", "card_count", "online_count", "atm_count", "gambling_count", "failed_debits",
-)
-# End-of-day levels: a missing day keeps the previous day's level.
-LEVEL_COLUMNS: tuple[str, ...] = ("balance", "savings_balance")
-PANEL_COLUMNS: tuple[str, ...] = LEVEL_COLUMNS + FLOW_COLUMNS
-WINDOW_DAYS = 90
+from predelinquency.table import Table, column
 
 
 @dataclass(frozen=True)

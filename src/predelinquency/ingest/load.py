@@ -1,13 +1,13 @@
 """Loading validated bank files: checks against the database, then COPY of every file in one transaction.
 
-All or nothing: if any row of any file is bad, nothing is loaded and every problem is reported.
+All or nothing: if any row of any file is bad, nothing is loaded and every problem is reported. Who may
+upload, and the audit row, are the write side's (operations/uploads.py).
 """
 
 from __future__ import annotations
 
-import logging
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import polars as pl
 from sqlalchemy import Connection, text
@@ -16,14 +16,7 @@ from predelinquency.db.bulk import copy_in
 from predelinquency.db.rollup import latest_data_day, refresh_daily_balances
 from predelinquency.errors import PdeError
 from predelinquency.ingest.schemas import SPECS
-from predelinquency.ingest.validate import _LINE, DEFAULT_MAX_ERRORS, Parsed, RowError, parse, summarise
-from predelinquency.operations.audit import write_audit
-from predelinquency.operations.permissions import actor_name, authorise
-
-if TYPE_CHECKING:
-    from predelinquency.operations.users import User
-
-log = logging.getLogger(__name__)
+from predelinquency.ingest.validate import DEFAULT_MAX_ERRORS, LINE_COLUMN, Parsed, RowError, parse, summarise
 
 
 class UploadRejected(PdeError):
@@ -52,7 +45,7 @@ def _flag(frame: pl.DataFrame, column: str, bad: set[int], problem: str) -> list
     """A RowError per row whose column holds one of the bad ids; problem gets the id via {id}."""
     if not bad:
         return []
-    hits = frame.filter(pl.col(column).is_in(list(bad))).select(_LINE, column)
+    hits = frame.filter(pl.col(column).is_in(list(bad))).select(LINE_COLUMN, column)
     return [RowError(line, column, problem.format(id=v)) for line, v in hits.iter_rows()]
 
 
@@ -93,7 +86,7 @@ def _account_owner_errors(conn: Connection, frames: dict[str, pl.DataFrame]) -> 
         mism = frame.join(known.rename({"customer_id": "__owner"}), on="account_id", how="inner").filter(
             pl.col("__owner") != pl.col("customer_id"))
         out[kind] = [RowError(line, "account_id", f"account {a} belongs to customer {o}, not {c}")
-                     for line, a, c, o in mism.select(_LINE, "account_id", "customer_id", "__owner").iter_rows()]
+                     for line, a, c, o in mism.select(LINE_COLUMN, "account_id", "customer_id", "__owner").iter_rows()]
     return out
 
 
@@ -116,14 +109,20 @@ def roll_up_back_dated(conn: Connection, transactions: pl.DataFrame) -> int:
     return refresh_daily_balances(conn, lo, last, late["customer_id"].unique().sort().to_list())
 
 
-def load(conn: Connection, actor: User | str, parsed: dict[str, Parsed], source_names: dict[str, str] | None = None
-         ) -> dict[str, int]:
-    """Rows loaded per table; raises UploadRejected (nothing loaded) when any row of any file is bad.
+@dataclass(frozen=True)
+class Loaded:
+    """What a load wrote: rows per table, and the daily rows its back-dated transactions recomputed."""
 
-    Runs in a savepoint on the caller's transaction: the rows, the daily rows their back-dated transactions
-    change (see roll_up_back_dated) and their audit row commit together.
+    rows: dict[str, int]
+    daily_balances_recomputed: int
+
+
+def load(conn: Connection, parsed: dict[str, Parsed]) -> Loaded:
+    """Loads parsed files; raises UploadRejected (nothing loaded) when any row of any file is bad.
+
+    Runs in a savepoint on the caller's transaction: the rows and the daily rows their back-dated
+    transactions change (see roll_up_back_dated) commit together with whatever the caller adds.
     """
-    authorise(conn, actor, "upload_data")
     unknown = set(parsed) - set(SPECS)
     if unknown:
         raise PdeError(f"unknown file kind(s): {', '.join(sorted(unknown))}; expected {', '.join(SPECS)}")
@@ -138,7 +137,7 @@ def load(conn: Connection, actor: User | str, parsed: dict[str, Parsed], source_
         for kind in SPECS:  # referenced tables first
             if kind not in parsed:
                 continue
-            frame = parsed[kind].frame.drop(_LINE)
+            frame = parsed[kind].frame.drop(LINE_COLUMN)
             if kind == "transactions" and frame.height:
                 lo, hi = frame.select(pl.col("ts").min().dt.date().alias("lo"),
                                       pl.col("ts").max().dt.date().alias("hi")).row(0)
@@ -146,16 +145,12 @@ def load(conn: Connection, actor: User | str, parsed: dict[str, Parsed], source_
             counts[kind] = copy_in(conn, kind, frame)
             if kind == "transactions":
                 recomputed = roll_up_back_dated(conn, frame)
-        write_audit(conn, actor_name(actor), "upload_data", "upload", None, None, {"rows": counts},
-                    details={"files": source_names or {}, "daily_balances_recomputed": recomputed})
-    log.info("upload by %s loaded %s and recomputed %d daily rows", actor_name(actor), counts, recomputed)
-    return counts
+    return Loaded(counts, recomputed)
 
 
-def validate_and_load(conn: Connection, actor: User | str, sources: dict[str, bytes | str | Path],
-                      source_names: dict[str, str] | None = None) -> dict[str, int]:
-    """Parses each file (kind -> CSV bytes or path), then loads them all or raises UploadRejected."""
-    parsed = {kind: parse(kind, src) for kind, src in sources.items() if kind in SPECS}
-    if set(sources) - set(parsed):
-        raise PdeError(f"unknown file kind(s): {', '.join(sorted(set(sources) - set(parsed)))}")
-    return load(conn, actor, parsed, source_names)
+def parse_all(sources: dict[str, bytes | str | Path]) -> dict[str, Parsed]:
+    """Each file parsed (kind -> CSV bytes or path); PdeError names kinds that are not ours."""
+    unknown = set(sources) - set(SPECS)
+    if unknown:
+        raise PdeError(f"unknown file kind(s): {', '.join(sorted(unknown))}; expected {', '.join(SPECS)}")
+    return {kind: parse(kind, src) for kind, src in sources.items()}

@@ -5,21 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from predelinquency.domain.vocabulary import (
+    EMPLOYMENT,
+    PAYMENT_STATUS,
+    PRODUCTS,
+    SEGMENTS,
+    TXN_CATEGORIES,
+    TXN_CHANNELS,
+    TXN_STATUSES,
+)
+
 Kind = Literal["int", "float", "str", "date", "datetime", "bool"]
 
-SEGMENTS = ("mass", "mass_affluent", "affluent", "young_professional", "senior")
-EMPLOYMENT = ("salaried", "self_employed", "contract", "retired", "unemployed")
-PRODUCTS = ("current", "savings", "credit_card", "personal_loan")
-CREDIT_PRODUCTS = ("credit_card", "personal_loan")
-TXN_CATEGORIES = (
-    "salary", "transfer_in", "lending_app_credit",
-    "groceries", "utilities", "rent", "transport", "health",
-    "dining", "entertainment", "shopping", "travel", "subscriptions",
-    "atm_withdrawal", "gambling", "lending_app_repayment",
-    "loan_instalment", "card_repayment", "savings_transfer", "transfer_out",
-)
-TXN_CHANNELS = ("card", "atm", "online", "transfer", "direct_debit", "branch")
-PAYMENT_STATUS = ("paid", "late", "missed", "pending")
 # numeric(12, 2) and numeric(14, 2) columns hold less than 10^10 and 10^12
 MONEY_12 = 9_999_999_999.99
 MONEY_14 = 999_999_999_999.99
@@ -86,7 +83,7 @@ TRANSACTIONS = TableSpec("transactions", "txn_id", (
     Column("amount", "float", min=-MONEY_12, max=MONEY_12),
     Column("category", "str", choices=TXN_CATEGORIES),
     Column("channel", "str", choices=TXN_CHANNELS),
-    Column("status", "str", required=False, choices=("posted", "failed"), default="posted"),
+    Column("status", "str", required=False, choices=TXN_STATUSES, default="posted"),
 ), references={"customer_id": "customers", "account_id": "accounts"})
 
 PAYMENTS = TableSpec("payments", "payment_id", (

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import polars as pl
 
-from predelinquency.ingest.schemas import CREDIT_PRODUCTS, SPECS, Column, TableSpec
+from predelinquency.domain.vocabulary import CREDIT_PRODUCTS
+from predelinquency.ingest.schemas import SPECS, Column, TableSpec
 
-_LINE = "__line"
+LINE_COLUMN = "__line"
 _TRUE = ("true", "t", "yes", "y", "1")
 _FALSE = ("false", "f", "no", "n", "0")
 DEFAULT_MAX_ERRORS = 5_000
@@ -46,7 +47,7 @@ class Parsed:
 def _errors(df: pl.DataFrame, mask: pl.Expr, column: str, problem: pl.Expr | str) -> list[RowError]:
     """RowErrors for the rows where mask is true; problem may be a per-row string expression."""
     expr = problem if isinstance(problem, pl.Expr) else pl.lit(problem)
-    bad = df.filter(mask.fill_null(False)).select(pl.col(_LINE), expr.alias("p"))
+    bad = df.filter(mask.fill_null(False)).select(pl.col(LINE_COLUMN), expr.alias("p"))
     return [RowError(line, column, p) for line, p in bad.iter_rows()]
 
 
@@ -133,7 +134,7 @@ def parse(kind: str, source: bytes | str | Path, max_errors: int = DEFAULT_MAX_E
     df = raw.with_columns(
         *(pl.col(c.name).str.strip_chars() for c in spec.columns if c.name in raw.columns),
         *(pl.lit(None, pl.String).alias(c.name) for c in spec.columns if c.name not in raw.columns),
-    ).with_columns(pl.all().replace("", None)).with_row_index(_LINE, offset=2)
+    ).with_columns(pl.all().replace("", None)).with_row_index(LINE_COLUMN, offset=2)
 
     typed = df.with_columns(_typed(c).alias(f"__t_{c.name}") for c in spec.columns)
     for c in spec.columns:
@@ -151,14 +152,14 @@ def parse(kind: str, source: bytes | str | Path, max_errors: int = DEFAULT_MAX_E
             errors += _errors(typed, value > c.max, c.name, _shown(c.name) + pl.lit(f" is above the maximum {c.max:g}"))
 
     frame = typed.select(
-        pl.col(_LINE),
+        pl.col(LINE_COLUMN),
         *(pl.col(f"__t_{c.name}").fill_null(c.default).alias(c.name) if c.default is not None
           else pl.col(f"__t_{c.name}").alias(c.name) for c in spec.columns),
     )
     errors += _row_rules(frame, spec)
-    first = frame.group_by(spec.key).agg(pl.col(_LINE).min().alias("__first"))
+    first = frame.group_by(spec.key).agg(pl.col(LINE_COLUMN).min().alias("__first"))
     dup = frame.join(first, on=spec.key, how="left")
-    errors += _errors(dup, pl.col(_LINE) != pl.col("__first"), spec.key,
+    errors += _errors(dup, pl.col(LINE_COLUMN) != pl.col("__first"), spec.key,
                       pl.lit(f"duplicate {spec.key} ") + pl.col(spec.key).cast(pl.String)
                       + pl.lit(" (first at line ") + pl.col("__first").cast(pl.String) + pl.lit(")"))
     errors.sort()

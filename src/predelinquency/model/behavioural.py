@@ -10,14 +10,14 @@ import polars as pl
 from sqlalchemy import Connection, Engine, text
 
 from predelinquency.db.bulk import copy_out
-from predelinquency.db.features_io import load_feature_inputs
+from predelinquency.db.inputs import load_feature_inputs
+from predelinquency.db.runs import RunRecorder, recorded_run
 from predelinquency.errors import PdeError
 from predelinquency.model import split as S
 from predelinquency.model.dataset import Snapshots, build_snapshots, oot_gap, snapshot_dates
 from predelinquency.model.evaluate import auc
 from predelinquency.model.registry import register
 from predelinquency.model.train import train_table
-from predelinquency.monitoring.runs import RunRecorder, recorded_run
 from predelinquency.settings import Settings
 
 

@@ -14,10 +14,10 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
+from predelinquency.db.runs import Progress, no_progress
 from predelinquency.errors import PdeError
 from predelinquency.features.build import compute_features
 from predelinquency.features.window import build_panel
-from predelinquency.monitoring.runs import Progress, no_progress
 from predelinquency.settings import Settings
 
 

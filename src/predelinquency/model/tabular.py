@@ -18,12 +18,12 @@ import numpy as np
 import polars as pl
 from sqlalchemy import Connection, Engine
 
+from predelinquency.db.runs import recorded_run
+from predelinquency.domain.scale import pd_to_score, pd_to_tier
 from predelinquency.errors import PdeError
 from predelinquency.model.registry import load_model, register
 from predelinquency.model.split import time_periods
 from predelinquency.model.train import train_table
-from predelinquency.monitoring.runs import recorded_run
-from predelinquency.scoring.scale import pd_to_score, pd_to_tier
 from predelinquency.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -17,6 +17,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from predelinquency.db.runs import Progress, no_progress
+from predelinquency.domain.scale import pd_to_score
 from predelinquency.errors import PdeError
 from predelinquency.model import split as S
 from predelinquency.model.calibration import Calibrator
@@ -25,11 +27,9 @@ from predelinquency.model.ensemble import RiskEnsemble
 from predelinquency.model.evaluate import auc, evaluate, expected_calibration_error
 from predelinquency.model.explain import global_importance
 from predelinquency.model.pd_model import PDModel
+from predelinquency.model.psi import baseline_bins
 from predelinquency.model.selection import select_features
 from predelinquency.model.threshold import bayes_threshold, best_threshold
-from predelinquency.monitoring.psi import baseline_bins
-from predelinquency.monitoring.runs import Progress, no_progress
-from predelinquency.scoring.scale import pd_to_score
 from predelinquency.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -12,9 +12,10 @@ from sqlalchemy.exc import IntegrityError
 
 from predelinquency.errors import Conflict, NotFound, PdeError
 from predelinquency.operations._common import as_dict
+from predelinquency.operations.accounts import User, get_user
 from predelinquency.operations.audit import write_audit
 from predelinquency.operations.permissions import actor_name, authorise, is_system
-from predelinquency.operations.users import AuthError, User, get_user
+from predelinquency.operations.users import AuthError
 
 KEY_PREFIX = "pde_"
 PREFIX_LENGTH = 12  # 'pde_' + 8 random characters: enough to find the row, far too little to guess the key

@@ -8,9 +8,10 @@ from sqlalchemy import Connection, text
 
 from predelinquency.errors import Conflict
 from predelinquency.operations._common import as_dict, concurrent_change_is_conflict, lock_customer
+from predelinquency.operations.accounts import User
 from predelinquency.operations.audit import write_audit
 from predelinquency.operations.permissions import acting_user_id, authorise
-from predelinquency.operations.users import User, check_assignee
+from predelinquency.operations.users import check_assignee
 
 
 class _AnyOfficer:

@@ -10,10 +10,10 @@ from sqlalchemy import Connection, text
 
 from predelinquency.errors import Conflict, NotFound, PdeError
 from predelinquency.operations._common import as_dict, concurrent_change_is_conflict
+from predelinquency.operations.accounts import User
 from predelinquency.operations.audit import write_audit
 from predelinquency.operations.interventions import COLUMNS as INTERVENTION_COLS
 from predelinquency.operations.permissions import acting_user_id, authorise
-from predelinquency.operations.users import User
 
 OUTCOMES = ("paid", "promise_to_pay", "restructured", "no_response", "refused", "defaulted")
 # outcomes that count as a default prevented unless the officer says otherwise (feeds retraining and uplift)

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sqlalchemy import Connection
 
 from predelinquency.errors import Forbidden, PdeError
-
-if TYPE_CHECKING:
-    from predelinquency.operations.users import User
+from predelinquency.operations.accounts import User, get_user
 
 ROLES = ("officer", "manager", "admin")
 _OFFICER = frozenset(ROLES)
@@ -86,8 +82,6 @@ def authorise(conn: Connection, actor: User | str, action: str) -> User | str:
     """
     if is_system(actor):
         return actor
-    from predelinquency.operations.users import get_user  # users imports this module
-
     current = get_user(conn, actor.user_id)
     require(current, action)
     return current

@@ -9,9 +9,9 @@ from sqlalchemy import Connection, text
 
 from predelinquency.errors import PdeError
 from predelinquency.operations._common import as_dict, lock_customer
+from predelinquency.operations.accounts import User
 from predelinquency.operations.audit import write_audit
 from predelinquency.operations.permissions import acting_user_id, authorise
-from predelinquency.operations.users import User
 
 # a longer snooze hides a customer past several scoring cycles: that is a policy decision, not a snooze
 MAX_SNOOZE_DAYS = 90

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import math
 import re
-from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +14,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import IntegrityError
 
 from predelinquency.errors import Conflict, NotFound, PdeError
+from predelinquency.operations.accounts import USER_COLUMNS, User, get_user, user_from_row
 from predelinquency.operations.audit import write_audit
 from predelinquency.operations.permissions import ROLES, actor_name, authorise, is_system
 from predelinquency.settings import Settings
@@ -31,30 +31,8 @@ GENERIC_LOGIN_ERROR = "invalid username or password"
 _hasher = PasswordHasher()
 _dummy_hashes: dict[tuple[int, int, int], str] = {}
 
-_USER_COLS = "user_id, username, role, full_name, is_active"
-
-
 class AuthError(PdeError):
     """Login or API key refused; the message never says whether the username exists."""
-
-
-@dataclass(frozen=True)
-class User:
-    """An account as the application sees it; never carries the password hash."""
-
-    user_id: int
-    username: str
-    role: str
-    full_name: str | None
-    is_active: bool
-
-    def as_dict(self) -> dict[str, Any]:
-        """The account as a plain dict (audit rows, JSON answers)."""
-        return asdict(self)
-
-
-def _user(row: Any) -> User:
-    return User(row.user_id, row.username, row.role, row.full_name, row.is_active)
 
 
 def hash_password(password: str) -> str:
@@ -113,27 +91,14 @@ def create_user(
                                (f" (as {taken})" if taken != username else ""))
             row = conn.execute(
                 text(f"INSERT INTO users (username, full_name, role, password_hash) "
-                     f"VALUES (:u, :f, :r, :h) RETURNING {_USER_COLS}"),
+                     f"VALUES (:u, :f, :r, :h) RETURNING {USER_COLUMNS}"),
                 {"u": username, "f": full_name, "r": role, "h": password_hash},
             ).one()
-            user = _user(row)
+            user = user_from_row(row)
             write_audit(conn, actor_name(actor), "create_user", "user", user.user_id, None, user.as_dict())
     except IntegrityError as exc:  # a concurrent create of the same name got there first
         raise Conflict(f"username {username} is already taken") from exc
     return user
-
-
-def get_user(conn: Connection, user: str | int) -> User:
-    """The account with this username (str) or user_id (int); NotFound otherwise."""
-    if isinstance(user, int) and not isinstance(user, bool):
-        row = conn.execute(text(f"SELECT {_USER_COLS} FROM users WHERE user_id = :v"), {"v": user}).first()
-        what = f"user {user}"
-    else:
-        row = conn.execute(text(f"SELECT {_USER_COLS} FROM users WHERE username = :v"), {"v": str(user)}).first()
-        what = f"user {user!r}"
-    if row is None:
-        raise NotFound(f"{what} does not exist")
-    return _user(row)
 
 
 
@@ -155,15 +120,15 @@ def check_assignee(conn: Connection, actor: User, officer: str | int, given: str
 
 def list_officers(conn: Connection) -> list[User]:
     """Active officers and managers (the people customers can be assigned to), by username."""
-    rows = conn.execute(text(f"SELECT {_USER_COLS} FROM users WHERE is_active AND role = ANY(:roles) "
+    rows = conn.execute(text(f"SELECT {USER_COLUMNS} FROM users WHERE is_active AND role = ANY(:roles) "
                              f"ORDER BY username"), {"roles": list(ASSIGNABLE_ROLES)})
-    return [_user(r) for r in rows]
+    return [user_from_row(r) for r in rows]
 
 
 def list_users(conn: Connection) -> list[dict[str, Any]]:
     """Every account with its lock state and creation time (no hashes), by username."""
     rows = conn.execute(text(
-        f"SELECT {_USER_COLS}, failed_logins, locked_until > now() AS locked, locked_until, created_at "
+        f"SELECT {USER_COLUMNS}, failed_logins, locked_until > now() AS locked, locked_until, created_at "
         f"FROM users ORDER BY username"))
     return [{**dict(r._mapping), "locked": bool(r.locked)} for r in rows]
 
@@ -182,7 +147,7 @@ def _locked_message(username: str, locked_until: datetime, now: datetime) -> str
 def _check_login(conn: Connection, username: str, password: str, settings: Settings) -> User | AuthError:
     # FOR UPDATE: concurrent wrong guesses must each count, not overwrite one another's increment
     row = conn.execute(
-        text(f"SELECT {_USER_COLS}, password_hash, failed_logins, locked_until, now() AS now "
+        text(f"SELECT {USER_COLUMNS}, password_hash, failed_logins, locked_until, now() AS now "
              f"FROM users WHERE username = :u FOR UPDATE"), {"u": username},
     ).first()
     if row is None:
@@ -223,7 +188,7 @@ def _check_login(conn: Connection, username: str, password: str, settings: Setti
         {"h": hash_password(password) if rehashed else None, "id": row.user_id},
     )
     write_audit(conn, username, "login", "user", row.user_id, None, None, {"rehashed": rehashed})
-    return _user(row)
+    return user_from_row(row)
 
 
 def authenticate(conn: Connection, username: str, password: str, settings: Settings) -> User:
@@ -254,7 +219,7 @@ def login(engine: Engine, username: str, password: str, settings: Settings) -> U
 def _admin_change(conn: Connection, actor: User | str, username: str) -> Any:
     authorise(conn, actor, "manage_users")
     row = conn.execute(
-        text(f"SELECT {_USER_COLS}, failed_logins, locked_until FROM users WHERE username = :u FOR UPDATE"),
+        text(f"SELECT {USER_COLUMNS}, failed_logins, locked_until FROM users WHERE username = :u FOR UPDATE"),
         {"u": username},
     ).first()
     if row is None:
@@ -274,7 +239,7 @@ def set_password(conn: Connection, username: str, new_password: str, actor: User
         write_audit(conn, actor_name(actor), "set_password", "user", row.user_id,
                     {"failed_logins": row.failed_logins, "locked_until": row.locked_until},
                     {"failed_logins": 0, "locked_until": None}, {"password_changed": True})
-    return _user(row)
+    return user_from_row(row)
 
 
 def deactivate_user(conn: Connection, username: str, actor: User | str) -> User:
@@ -285,7 +250,7 @@ def deactivate_user(conn: Connection, username: str, actor: User | str) -> User:
             raise PdeError("you cannot deactivate your own account; ask another admin")
         if not row.is_active:
             raise Conflict(f"user {username} is already deactivated")
-        before = _user(row)
+        before = user_from_row(row)
         after = User(before.user_id, before.username, before.role, before.full_name, False)
         conn.execute(text("UPDATE users SET is_active = false WHERE user_id = :id"), {"id": row.user_id})
         write_audit(conn, actor_name(actor), "deactivate_user", "user", row.user_id, before.as_dict(),

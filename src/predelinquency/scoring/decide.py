@@ -10,16 +10,16 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from predelinquency.domain.scale import pd_to_score, pd_to_tier, score_to_band
 from predelinquency.features import registry
 from predelinquency.features.ops import nan_to_zero
 from predelinquency.features.payments import is_credit
-from predelinquency.features.table import Table, column
 from predelinquency.features.window import positions
 from predelinquency.scoring.actions import expected_loss, recommend_actions, urgency
 from predelinquency.scoring.policy import apply_policy
 from predelinquency.scoring.reasons import reason_codes
-from predelinquency.scoring.scale import pd_to_score, pd_to_tier, score_to_band
 from predelinquency.settings import Settings
+from predelinquency.table import Table, column
 
 # an instalment due within this many days makes a High-risk customer urgent: the miss would be imminent
 DUE_SOON_DAYS = 7

@@ -20,8 +20,8 @@ from functools import lru_cache
 import numpy as np
 import polars as pl
 
-from predelinquency.features.table import Table, column
 from predelinquency.features.window import positions
+from predelinquency.table import Table, column
 
 _NULL = np.uint64(0x6A09E667F3BCC909)            # what any null value hashes to
 _NAN_BITS = np.float64(np.nan).view(np.uint64)    # one NaN, whatever NaN payload a reader produced

@@ -20,17 +20,17 @@ import polars as pl
 from sqlalchemy import Connection, Engine, text
 
 from predelinquency.db.bulk import copy_in, customer_filter, read_columns, read_frames, read_one_statement
-from predelinquency.db.features_io import FeatureInputs, feature_input_queries, feature_inputs, input_queries
+from predelinquency.db.inputs import FeatureInputs, feature_input_queries, feature_inputs, input_queries
 from predelinquency.db.rollup import latest_data_day, refresh_daily_balances
+from predelinquency.db.runs import RunRecorder, recorded_run
+from predelinquency.domain.daily import WINDOW_DAYS
 from predelinquency.errors import PdeError
 from predelinquency.features.build import feature_matrix
 from predelinquency.features.registry import FEATURE_NAMES
-from predelinquency.features.table import Schema, Table
-from predelinquency.features.window import WINDOW_DAYS, build_panel
+from predelinquency.features.window import build_panel
+from predelinquency.model.drift import DriftAccumulator
 from predelinquency.model.pd_model import PDModel
 from predelinquency.model.registry import load_model
-from predelinquency.monitoring.drift import DriftAccumulator
-from predelinquency.monitoring.runs import RunRecorder, recorded_run
 from predelinquency.scoring.decide import as_frame, decide
 from predelinquency.scoring.stored import (
     PREVIOUS_LOOKBACK_DAYS,
@@ -40,6 +40,7 @@ from predelinquency.scoring.stored import (
     settings_digest,
 )
 from predelinquency.settings import Settings
+from predelinquency.table import Schema, Table
 
 log = logging.getLogger(__name__)
 # memory per shard grows with customers × 90 days × ~20 daily columns: cap a shard at this many customers

@@ -8,8 +8,9 @@ from collections.abc import Mapping
 import numpy as np
 import polars as pl
 
+from predelinquency.domain.vocabulary import TIERS
 from predelinquency.errors import PdeError
-from predelinquency.settings import TIERS, PolicyRule
+from predelinquency.settings import PolicyRule
 
 _OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq}
 TIER_RANK = {t: i for i, t in enumerate(TIERS)}

@@ -16,10 +16,10 @@ import polars as pl
 from sqlalchemy import Connection
 
 from predelinquency.db.bulk import customer_filter, fetch_all
-from predelinquency.db.features_io import FeatureInputs
+from predelinquency.db.inputs import FeatureInputs
+from predelinquency.domain.scale import pd_to_score, pd_to_tier, score_to_band
 from predelinquency.errors import NotFound, PdeError
 from predelinquency.features import registry
-from predelinquency.features.table import Table
 from predelinquency.model.pd_model import PDModel
 from predelinquency.model.registry import load_model
 from predelinquency.scoring.actions import NO_ACTION
@@ -27,7 +27,6 @@ from predelinquency.scoring.decide import as_records
 from predelinquency.scoring.nightly import load_latest_scoring_inputs, load_scoring_inputs, score_ids
 from predelinquency.scoring.policy import apply_policy
 from predelinquency.scoring.reasons import reason_codes
-from predelinquency.scoring.scale import pd_to_score, pd_to_tier, score_to_band
 from predelinquency.scoring.stored import (
     input_digests,
     stored_by_digest,
@@ -36,6 +35,7 @@ from predelinquency.scoring.stored import (
     unchanged_latest,
 )
 from predelinquency.settings import Settings
+from predelinquency.table import Table
 
 MAX_BATCH = 1_000
 

@@ -33,10 +33,10 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, RowMapping, text
 
-from predelinquency.db.features_io import FeatureInputs
-from predelinquency.features.table import Table, column
+from predelinquency.db.inputs import FeatureInputs
 from predelinquency.scoring.digest import customer_digests
 from predelinquency.settings import Settings
+from predelinquency.table import Table, column
 
 DATA_VERSION_SQL = "SELECT COALESCE(sum(version), 0) FROM data_versions"
 # the risk_scores columns a scoring result carries (decide's output plus as_of and model_version)

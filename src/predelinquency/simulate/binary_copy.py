@@ -16,7 +16,7 @@ import numpy as np
 from psycopg import sql
 from sqlalchemy import Connection
 
-from predelinquency.db.bulk import _raw
+from predelinquency.db.bulk import raw_connection
 
 _HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8   # signature, flags, header extension length
 _TRAILER = b"\xff\xff"
@@ -103,7 +103,7 @@ def copy_binary(conn: Connection, piece: Binary) -> int:
     stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
         sql.Identifier(piece.table), sql.SQL(", ").join(map(sql.Identifier, piece.columns)))
     data = memoryview(piece.rows_bytes)
-    with _raw(conn).cursor() as cur, cur.copy(stmt) as copy:
+    with raw_connection(conn).cursor() as cur, cur.copy(stmt) as copy:
         copy.write(_HEADER)
         for start in range(0, len(data), _WRITE_BYTES):
             copy.write(data[start:start + _WRITE_BYTES])

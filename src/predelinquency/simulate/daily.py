@@ -7,14 +7,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from predelinquency.domain.daily import DAILY_COLUMNS
 from predelinquency.simulate.events import CAT, CATEGORIES, CH, DEBT_SERVICE, DISCRETIONARY, ESSENTIAL, Events
-
-DAILY_COLUMNS = (
-    "customer_id", "day", "balance", "savings_balance", "inflow", "outflow", "salary_in", "transfer_in",
-    "lending_app_in", "essential_out", "discretionary_out", "utility_out", "atm_out", "gambling_out",
-    "lending_app_out", "debt_service_out", "savings_out", "txn_count", "card_count", "online_count", "atm_count",
-    "gambling_count", "failed_debits",
-)
 
 
 def daily_arrays(ev: Events, n: int, days: int, current_open: np.ndarray,

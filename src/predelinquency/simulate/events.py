@@ -7,8 +7,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 # codes index these tuples: the ingest schema's lists, in the order of sql/006's enum types
-from predelinquency.ingest.schemas import TXN_CATEGORIES as CATEGORIES
-from predelinquency.ingest.schemas import TXN_CHANNELS as CHANNELS
+from predelinquency.domain.vocabulary import TXN_CATEGORIES as CATEGORIES
+from predelinquency.domain.vocabulary import TXN_CHANNELS as CHANNELS
 
 CAT = {name: i for i, name in enumerate(CATEGORIES)}
 CH = {name: i for i, name in enumerate(CHANNELS)}

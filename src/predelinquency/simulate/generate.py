@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from predelinquency.db.rollup import rollup_mismatches
+from predelinquency.db.runs import Progress, RunRecorder, no_progress, recorded_run
 from predelinquency.errors import PdeError
-from predelinquency.monitoring.runs import Progress, RunRecorder, no_progress, recorded_run
 from predelinquency.settings import Settings
 from predelinquency.simulate import load
 from predelinquency.simulate.chunk import calibrate, simulate_chunk

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from predelinquency.domain.daily import DAILY_COLUMNS
 from predelinquency.simulate.binary_copy import (
     DATE,
     FLOAT8,
@@ -27,7 +28,6 @@ from predelinquency.simulate.binary_copy import (
 )
 from predelinquency.simulate.chunk import Chunk
 from predelinquency.simulate.customers import CURRENT
-from predelinquency.simulate.daily import DAILY_COLUMNS
 from predelinquency.simulate.events import CATEGORIES, CHANNELS
 from predelinquency.simulate.frames import accounts_frame, customers_frame, payments_frame
 from predelinquency.simulate.timeline import Timeline

@@ -22,10 +22,10 @@ from predelinquency.api.schemas import (
     OutcomeCreate,
     OutcomeRecorded,
 )
+from predelinquency.operations.accounts import User
 from predelinquency.operations.assignments import ANY, assign_customer
 from predelinquency.operations.interventions import create_intervention
 from predelinquency.operations.outcomes import record_outcome
-from predelinquency.operations.users import User
 
 router = APIRouter(tags=["actions"])
 ERRORS = responses(400, 403, 404, 409)

@@ -13,7 +13,7 @@ from predelinquency.api.deps import Authenticated, State
 from predelinquency.api.errors import Unavailable, responses
 from predelinquency.api.schemas import BatchPrediction, BatchPredictRequest, Prediction, PredictRequest
 from predelinquency.api.state import ApiState
-from predelinquency.operations.users import User
+from predelinquency.operations.accounts import User
 
 if TYPE_CHECKING:  # the model libraries load with the champion (at start-up), not when the app is imported
     from predelinquency.model.pd_model import PDModel

@@ -1,8 +1,8 @@
 import pytest
 from sqlalchemy import create_engine, text
 
+from predelinquency.db.runs import recorded_run, start_run
 from predelinquency.errors import Conflict
-from predelinquency.monitoring.runs import recorded_run, start_run
 
 
 def test_recorded_run_success_and_failure(fresh_db: str):
@@ -37,7 +37,7 @@ def test_a_killed_job_does_not_block_the_next_one(fresh_db: str):
 
     # a real process starts a train run and is killed before it can record anything else
     code = ("import os, signal; from sqlalchemy import create_engine; "
-            "from predelinquency.monitoring.runs import start_run; "
+            "from predelinquency.db.runs import start_run; "
             f"start_run(create_engine({fresh_db!r}), 'train', 'cli:ops', {{}}); os.kill(os.getpid(), signal.SIGKILL)")
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == -9
     eng = create_engine(fresh_db)

@@ -7,13 +7,13 @@ import pytest
 from sqlalchemy import Connection, text
 
 from predelinquency.db.bulk import customer_filter
-from predelinquency.db.features_io import DAILY_SCHEMA, load_feature_inputs
-from predelinquency.db.features_io import features_at as load_features_at
+from predelinquency.db.inputs import DAILY_SCHEMA, load_feature_inputs
 from predelinquency.features.build import compute_features
 from predelinquency.features.registry import names
-from predelinquency.features.table import Columns, Table, column
 from predelinquency.scoring.nightly import load_latest_scoring_inputs, load_scoring_inputs
 from predelinquency.settings import Settings
+from predelinquency.table import Columns, Table, column
+from tests.support.features import features_at, panel_of
 
 AS_OF = date(2026, 3, 1)
 
@@ -58,7 +58,7 @@ def test_load_reads_the_window_range_and_the_requested_customers(bank: Connectio
     assert inputs.customers["customer_id"].to_list() == [1, 2]
     assert sorted(inputs.accounts["account_id"].to_list()) == [11, 12]
     assert sorted(inputs.payments["payment_id"].to_list()) == [1, 2]
-    panel = inputs.panel()
+    panel = panel_of(inputs)
     assert panel.customer_ids.tolist() == [1, 2] and panel.start == inputs.start and panel.end == AS_OF
 
 
@@ -79,7 +79,7 @@ def test_load_without_customer_ids_reads_everyone(bank: Connection):
 
 
 def test_features_at_gives_the_expected_values(bank: Connection, settings: Settings):
-    df = load_features_at(bank, AS_OF, [1, 2], settings)
+    df = features_at(bank, AS_OF, [1, 2], settings)
     assert df.columns == ["customer_id", *names()]
     one, two = df.row(0, named=True), df.row(1, named=True)
     assert one["customer_id"] == 1 and two["customer_id"] == 2
@@ -94,7 +94,7 @@ def test_features_at_gives_the_expected_values(bank: Connection, settings: Setti
 
 
 def test_empty_customer_list_gives_an_empty_frame(bank: Connection, settings: Settings):
-    df = load_features_at(bank, AS_OF, [], settings)
+    df = features_at(bank, AS_OF, [], settings)
     assert df.height == 0 and df.columns == ["customer_id", *names()]
 
 
@@ -133,8 +133,8 @@ def test_one_customer_read_as_columns_is_what_a_copy_reads(bank: Connection, set
         assert isinstance(got, Columns), name
         assert_same_rows(got, expected, name)
     assert previous.height == 0 and list(previous.schema) == ["customer_id", "prev_pd", "prev_tier", "prev_score"]
-    frames = compute_features(everyone.panel(), AS_OF, everyone.customers, everyone.accounts, everyone.payments)
-    columns = compute_features(inputs.panel(), AS_OF, inputs.customers, inputs.accounts, inputs.payments)
+    frames = compute_features(panel_of(everyone), AS_OF, everyone.customers, everyone.accounts, everyone.payments)
+    columns = compute_features(panel_of(inputs), AS_OF, inputs.customers, inputs.accounts, inputs.payments)
     assert columns.equals(frames)
 
 

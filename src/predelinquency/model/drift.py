@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from predelinquency.features.registry import CALENDAR_FEATURES
-from predelinquency.monitoring.psi import psi_band, psi_of_fractions, share_per_bin
+from predelinquency.model.psi import psi_band, psi_of_fractions, share_per_bin
 
 
 class DriftAccumulator:

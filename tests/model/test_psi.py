@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from predelinquency.monitoring.psi import baseline_bins, psi, psi_band, psi_of_fractions, share_per_bin
+from predelinquency.model.psi import baseline_bins, psi, psi_band, psi_of_fractions, share_per_bin
 
 
 def test_identical_distribution_is_stable_and_a_shift_is_not():

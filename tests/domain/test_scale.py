@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from predelinquency.scoring.scale import pd_to_score, pd_to_tier, score_to_band, score_to_pd
+from predelinquency.domain.scale import pd_to_score, pd_to_tier, score_to_band, score_to_pd
 from predelinquency.settings import Scoring
 
 S = Scoring()  # base 600 at 50:1 good:bad, 40 points to double the odds, 300–900

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from predelinquency.settings import TIERS, Scoring
+from predelinquency.domain.vocabulary import TIERS
+
+if TYPE_CHECKING:  # settings sit above the domain layer
+    from predelinquency.settings import Scoring
 
 # PDs of exactly 0 or 1 (isotonic calibration can produce them) would give infinite odds
 _PD_EPS = 1e-12

@@ -1,6 +1,6 @@
-"""Loading what the features need (daily_balances, customers, accounts, payments) through COPY, and features_at.
+"""Loading what the features need (daily_balances, customers, accounts, payments) through COPY.
 
-Feature code is pure; this module is its only door to the database. One load can serve many as_of dates:
+Feature code is pure; this module is its door to the database. One load can serve many as_of dates:
 daily rows cover [as_of_min - window_days, as_of_max), so every as_of in [as_of_min, as_of_max] has its
 full window, and features ignore what lies on or after each as_of.
 """
@@ -17,16 +17,13 @@ import polars as pl
 from sqlalchemy import Connection
 
 from predelinquency.db.bulk import customer_filter, read_frames
-from predelinquency.features.build import compute_features
-from predelinquency.features.table import Columns, Schema, Table, column
-from predelinquency.features.window import FLOW_COLUMNS, LEVEL_COLUMNS, WINDOW_DAYS, Panel, build_panel
-from predelinquency.settings import Settings, get_settings
+from predelinquency.domain.daily import COUNT_COLUMNS, PANEL_COLUMNS, WINDOW_DAYS
+from predelinquency.table import Columns, Schema, Table
 
-_COUNT_COLUMNS = ("txn_count", "card_count", "online_count", "atm_count", "gambling_count", "failed_debits")
 DAILY_SCHEMA: Schema = (
     {"customer_id": pl.Int64(), "day": pl.Date()}
-    | {c: pl.Float64() for c in LEVEL_COLUMNS + FLOW_COLUMNS if c not in _COUNT_COLUMNS}
-    | {c: pl.Int32() for c in _COUNT_COLUMNS}
+    | {c: pl.Float64() for c in PANEL_COLUMNS if c not in COUNT_COLUMNS}
+    | {c: pl.Int32() for c in COUNT_COLUMNS}
 )
 CUSTOMER_SCHEMA: Schema = {
     "customer_id": pl.Int64(), "monthly_income": pl.Float64(), "salary_day": pl.Int16(),
@@ -55,10 +52,6 @@ class FeatureInputs:
     payments: Table            # due_date before the latest as_of (or payments_due_before); all outcomes
     start: date
     end: date
-
-    def panel(self) -> Panel:
-        """The dense panel of every loaded customer over [start, end), customers without rows included."""
-        return build_panel(self.daily, column(self.customers, "customer_id"), self.start, self.end)
 
     def only(self, customer_ids: list[int]) -> FeatureInputs:
         """The same inputs restricted to these customers."""
@@ -127,11 +120,3 @@ def load_feature_inputs(conn: Connection, as_of_min: date, as_of_max: date, cust
                                             payments_due_before=payments_due_before)
     return feature_inputs(read_frames(conn, queries, params), params)
 
-
-def features_at(conn: Connection, as_of: date, customer_ids: list[int] | None = None,
-                settings: Settings | None = None) -> pl.DataFrame:
-    """Every registered feature at as_of for customer_ids (default: all customers), one row per customer."""
-    settings = settings or get_settings()
-    inputs = load_feature_inputs(conn, as_of, as_of, customer_ids, window_days=settings.features.window_days)
-    return compute_features(inputs.panel(), as_of, inputs.customers, inputs.accounts, inputs.payments,
-                            window_days=settings.features.window_days, grace_days=settings.simulation.grace_days)

@@ -1,1 +1,0 @@
-"""Job history (batch_runs) and drift (PSI)."""
