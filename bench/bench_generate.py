@@ -1,6 +1,6 @@
 """Benchmark `pde generate`: the default demo (30,000 customers x 180 days) generated and loaded into a fresh
-database, seconds per stage and rows/s; then a bounded-memory check on a larger run (peak RSS of the
-generating process), extrapolated to 1,000,000 customers.
+database, seconds per stage and rows/s (target ≤ 60 s, goal 30 s; miss rate 3–8 %); then a bounded-memory check
+on a larger run (peak RSS of the generating process), extrapolated to 1,000,000 customers.
 
 Run: .venv/bin/python bench/bench_generate.py [--customers 30000] [--days 180] [--large 200000] [--skip-large]
      .venv/bin/python bench/bench_generate.py --skip-demo --large 1000000      # the 1M case itself

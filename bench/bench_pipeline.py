@@ -5,10 +5,11 @@ demo there first when it holds no customers. Then, each step optional:
   train    `train_behavioural` with the configured search: wall seconds per stage, OOT AUC against the ceiling
   nightly  `run_nightly` on the day after the latest data, twice (cold and warm): seconds per stage, rows/s
   single   `score_customer` with the model loaded: p50/p95/p99 over N random customers, served from the stored
-           nightly row, after a write elsewhere (input digest check), and computed from scratch;
+           nightly row, after a write elsewhere (the stored row is stale, so it is computed), and computed
+           without looking for a stored row;
            --single-runs K repeats it K times, --single-gap S seconds apart, and adds the figures of all runs
-           pooled: this VM's speed swings up to 2x within minutes, so one run's p50 says when it ran as much
-           as what the code costs. Each run also times a fixed numpy workload (`probe_ms`) to show that speed.
+           pooled: this VM's speed swings within minutes, so one run's p50 says when it ran as much as what
+           the code costs. Each run also times a fixed numpy workload (`probe_ms`) to show that speed.
 
 Run: PDE_DATA_DIR=/tmp/pde_demo .venv/bin/python bench/bench_pipeline.py [--steps train,nightly,single]
 Prints one JSON object per step on stdout.
@@ -126,10 +127,10 @@ def _single_run(c, settings, model, n: int, pooled: dict[str, list[float]]) -> d
     ids = c.execute(text("SELECT customer_id FROM customers ORDER BY random() LIMIT :n"), {"n": n}).scalars().all()
     figures = {}
     # stored: the nightly row, served while nothing it was computed from changed (scoring/stored.py);
-    # digest: a write elsewhere moved the count on, the customer's own inputs hash as at the nightly;
-    # computed: features, ensemble and TreeSHAP reasons from the database now (their data changed)
-    for label, reuse in (("stored", True), ("digest", True), ("computed", False)):
-        if label == "digest":  # in this connection's transaction only: rolled back below
+    # after_write: a write elsewhere moved the count on, so the stored row is stale and the score computed;
+    # computed: features, ensemble and TreeSHAP reasons from the database now, no stored row looked for
+    for label, reuse in (("stored", True), ("after_write", True), ("computed", False)):
+        if label == "after_write":  # in this connection's transaction only: rolled back below
             c.execute(text("UPDATE data_versions SET version = version + 1 WHERE table_name = 'payments'"))
         for cid in ids[:10]:  # warm-up: caches, lazy imports
             score_customer(c, settings, cid, model=model, reuse_stored=reuse)

@@ -7,6 +7,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from dashboard import ui
+from predelinquency.model.psi import RETRAIN_ABOVE, WATCH_FROM, psi_band
 
 
 def curve(metrics: dict[str, Any], name: str) -> dict[str, Any]:
@@ -105,16 +106,17 @@ def importance(m: dict[str, Any], name: str, top: int = 15) -> go.Figure | None:
                     None, height=max(320, 26 * len(items) + 90))
 
 
-def psi_bars(features: dict[str, float], retrain: float, top: int = 20) -> go.Figure:
+def psi_bars(features: dict[str, float], top: int = 20) -> go.Figure:
     items = sorted(features.items(), key=lambda kv: kv[1], reverse=True)[:top][::-1]
-    colors = [ui.TIER_COLORS["Critical"] if v > retrain else ui.TIER_COLORS["Medium"] if v > 0.1
-              else ui.TIER_COLORS["Low"] for _, v in items]
+    band_colors = {"retrain": ui.TIER_COLORS["Critical"], "watch": ui.TIER_COLORS["Medium"],
+                   "stable": ui.TIER_COLORS["Low"]}
+    colors = [band_colors[psi_band(v)] for _, v in items]
     fig = go.Figure(go.Bar(x=[v for _, v in items], y=[ui.wrap(ui.feature_label(k), 44, 1) for k, _ in items],
                            orientation="h",
                            marker_color=colors, hovertemplate="%{y}: PSI %{x:.3f}<extra></extra>"))
-    fig.add_vline(x=retrain, line_dash="dot", line_color=ui.TIER_COLORS["Critical"], annotation_text="Retrain",
+    fig.add_vline(x=RETRAIN_ABOVE, line_dash="dot", line_color=ui.TIER_COLORS["Critical"], annotation_text="Retrain",
                   annotation_position="bottom right")
-    fig.add_vline(x=0.1, line_dash="dot", line_color=ui.TIER_COLORS["Medium"], annotation_text="Watch",
+    fig.add_vline(x=WATCH_FROM, line_dash="dot", line_color=ui.TIER_COLORS["Medium"], annotation_text="Watch",
                   annotation_position="bottom right")
     return ui.style(fig, "Feature drift in the latest nightly run (PSI)", "PSI", None,
                     height=max(300, 24 * len(items) + 90))

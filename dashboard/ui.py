@@ -16,14 +16,15 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from predelinquency.db.engine import DatabaseUnavailable
+from predelinquency.domain.vocabulary import TIERS
 from predelinquency.errors import Conflict, Forbidden, NotFound, PdeError
 
 log = logging.getLogger("predelinquency.dashboard")
 F = TypeVar("F", bound=Callable[..., Any])
 
 CURRENCY = "€"
-TIERS = ("Low", "Medium", "High", "Critical")
-TIER_COLORS = {"Low": "#2e7d32", "Medium": "#f9a825", "High": "#ef6c00", "Critical": "#c62828"}
+# one colour per tier of the domain's TIERS, least risky first (pages also read ui.TIERS for the order)
+TIER_COLORS = dict(zip(TIERS, ("#2e7d32", "#f9a825", "#ef6c00", "#c62828"), strict=True))
 URGENCY = {1: "Act now — expected to miss within days", 2: "Rising fast", 3: "High and stable"}
 URGENCY_SHORT = {1: "1 · Act now", 2: "2 · Rising fast", 3: "3 · High & stable", 4: "4 · No action"}
 SLA_COLORS = {"Overdue": "#c62828", "Approaching": "#ef6c00", "Within SLA": "#2e7d32"}

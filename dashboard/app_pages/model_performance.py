@@ -8,10 +8,13 @@ import streamlit as st
 from dashboard import actions, charts_model, ui
 from dashboard.queries import models as mdq
 from dashboard.queries import monitor as mq
+from predelinquency.model.psi import RETRAIN_ABOVE, WATCH_FROM, psi_band
 from predelinquency.operations.permissions import allowed, authorise
 
 ui.header("Model Performance", "How well each model separates, calibrates and saves cost on the out-of-time test.")
 ui.show_flash()
+BAND_COLORS = {"Retrain": ui.TIER_COLORS["Critical"], "Watch": ui.TIER_COLORS["Medium"],
+               "Stable": ui.TIER_COLORS["Low"]}
 FMT = {"pct": ui.pct, "num": lambda v: ui.num(v, 4), "money": ui.money}
 
 
@@ -65,9 +68,9 @@ def drift() -> None:
                  "champion's training baseline.")
         return
     c1, c2 = st.columns([1, 2])
-    band = "retrain" if (psi["score"] or 0) > mq.RETRAIN_PSI else "watch" if (psi["score"] or 0) > 0.1 else "stable"
+    band = psi_band(psi["score"] or 0)
     c1.metric("Score PSI (latest nightly run)", ui.num(psi["score"], 3), border=True,
-              help="Below 0.1 stable, 0.1–0.25 watch, above 0.25 retrain")
+              help=f"Below {WATCH_FROM} stable, {WATCH_FROM}–{RETRAIN_ABOVE} watch, above {RETRAIN_ABOVE} retrain")
     c1.caption(f"Band: **{band}** · run {psi['run_id']} · {ui.when(psi['finished_at'])}")
     hist = mq.psi_history()
     if len(hist) > 1:
@@ -78,15 +81,13 @@ def drift() -> None:
                                    "Its PSI": hist["worst_feature_psi"].round(3)}).iloc[::-1],
                      hide_index=True, column_config={"Finished": st.column_config.DatetimeColumn(format="D MMM")})
     if psi["features"]:
-        c2.plotly_chart(charts_model.psi_bars(psi["features"], mq.RETRAIN_PSI), key="psi")
+        c2.plotly_chart(charts_model.psi_bars(psi["features"]), key="psi")
         table = pd.DataFrame(sorted(psi["features"].items(), key=lambda kv: -kv[1]), columns=["feature", "psi"])
         with st.expander(f"PSI of all {len(table)} monitored features"):
             st.dataframe(ui.styled(pd.DataFrame({
                 "Feature": table["feature"].map(ui.feature_label), "Code": table["feature"],
-                "PSI": table["psi"].round(3), "Band": table["psi"].map(
-                    lambda v: "Retrain" if v > mq.RETRAIN_PSI else "Watch" if v > 0.1 else "Stable")}),
-                {"Band": {"Retrain": ui.TIER_COLORS["Critical"], "Watch": ui.TIER_COLORS["Medium"],
-                          "Stable": ui.TIER_COLORS["Low"]}}), hide_index=True, height=ui.rows_height(len(table)))
+                "PSI": table["psi"].round(3), "Band": table["psi"].map(lambda v: psi_band(v).capitalize())}),
+                {"Band": BAND_COLORS}), hide_index=True, height=ui.rows_height(len(table)))
 
 
 def promotion(all_versions: pd.DataFrame) -> None:

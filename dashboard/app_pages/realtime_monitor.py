@@ -11,6 +11,7 @@ from dashboard import actions, ui
 from dashboard.queries import core
 from dashboard.queries import monitor as mq
 from predelinquency.features.registry import CALENDAR_FEATURES
+from predelinquency.model.psi import RETRAIN_ABOVE, psi_band
 from predelinquency.operations.permissions import allowed
 
 REFRESH_SECONDS = 30
@@ -30,7 +31,7 @@ def alerts(ctx: core.Context) -> None:
             st.info(f"{jumps['up']:,} customers moved up a tier in the latest run.", icon=":material/trending_up:")
     psi = mq.latest_psi()
     if psi:
-        beyond = {k: v for k, v in psi["features"].items() if v > mq.RETRAIN_PSI}
+        beyond = {k: v for k, v in psi["features"].items() if psi_band(v) == "retrain"}
         drifted = {k: v for k, v in beyond.items() if k not in CALENDAR_FEATURES}
         calendar = sorted(set(beyond) - set(drifted), key=lambda k: -beyond[k])
         if calendar and not drifted:
@@ -38,11 +39,11 @@ def alerts(ctx: core.Context) -> None:
                     f"({', '.join(ui.feature_label(k) for k in calendar[:3])}{' …' if len(calendar) > 3 else ''}): "
                     "they follow where the scoring date falls in the pay and bill cycles, not customers' "
                     "behaviour, so they are no reason to retrain.", icon=":material/calendar_month:")
-        if (psi["score"] or 0) > mq.RETRAIN_PSI or drifted:
+        if psi_band(psi["score"] or 0) == "retrain" or drifted:
             found += 1
             worst = ", ".join(f"{ui.feature_label(k)} ({v:.2f})" for k, v in
                               sorted(drifted.items(), key=lambda kv: -kv[1])[:5])
-            st.error(f"**Drift beyond the retrain band (PSI > {mq.RETRAIN_PSI}):** score PSI "
+            st.error(f"**Drift beyond the retrain band (PSI > {RETRAIN_ABOVE}):** score PSI "
                      f"{ui.num(psi['score'], 3)}" + (f"; features: {worst}" if worst else "")
                      + f" — nightly run {psi['run_id']}. Consider retraining.", icon=":material/warning:")
     failed = mq.failed_runs()

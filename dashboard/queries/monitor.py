@@ -10,10 +10,10 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.queries.core import MAX_ROWS, frame, row
+from predelinquency.domain.vocabulary import TIERS
 
 # the monitor refreshes every 30 s; its reads live a little less so each refresh sees new data
 TTL_LIVE = 20
-RETRAIN_PSI = 0.25  # above this the drift monitor's band is "retrain"
 JOB_KINDS = ("generate", "train", "nightly", "ingest", "rollup")
 
 
@@ -34,12 +34,12 @@ def tier_jumps(as_of: date, version: str) -> dict[str, int]:
     """Customers who moved up a tier in the latest run: into Critical, by two tiers or more, and in all."""
     r = row("""
         WITH r AS (SELECT tier, prev_tier,
-                          array_position(ARRAY['Low','Medium','High','Critical'], tier) AS t,
-                          array_position(ARRAY['Low','Medium','High','Critical'], prev_tier) AS p
+                          array_position(CAST(:tiers AS text[]), tier) AS t,
+                          array_position(CAST(:tiers AS text[]), prev_tier) AS p
                    FROM risk_scores WHERE as_of = :as_of AND model_version = :v AND prev_tier IS NOT NULL)
         SELECT count(*) FILTER (WHERE t > p) AS up, count(*) FILTER (WHERE t - p >= 2) AS two_or_more,
-               count(*) FILTER (WHERE tier = 'Critical' AND prev_tier <> 'Critical') AS into_critical FROM r""",
-            as_of=as_of, v=version)
+               count(*) FILTER (WHERE tier = :top AND prev_tier <> :top) AS into_critical FROM r""",
+            as_of=as_of, v=version, tiers=list(TIERS), top=TIERS[-1])
     return {k: int(v or 0) for k, v in r.items()}
 
 

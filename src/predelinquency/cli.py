@@ -30,11 +30,19 @@ def emit(result: dict[str, Any], as_json: bool, human: str) -> None:
         typer.echo(human)
 
 
-def _engine():
+def _engine(ensure_schema: bool = True):
+    """The database engine, reachable, and (unless asked not to) with its schema current: the embedded server
+    is migrated on first use, a server given by DATABASE_URL is checked and `pde db init` named if it is not."""
     from predelinquency.db.engine import check_connection, get_engine
+    from predelinquency.db.migrate import ensure_schema as bring_schema_up_to_date
 
-    engine = get_engine(get_settings())
+    settings = get_settings()
+    engine = get_engine(settings)
     check_connection(engine)
+    if ensure_schema:
+        applied = bring_schema_up_to_date(engine, embedded=settings.database_url is None)
+        if applied:
+            err.print(f"initialised the embedded database ({len(applied)} migrations)", highlight=False)
     return engine
 
 
@@ -43,7 +51,7 @@ def db_init(as_json: JsonOpt = False) -> None:
     """Apply the SQL migrations that have not been applied yet."""
     from predelinquency.db.migrate import migrate
 
-    done = migrate(_engine())
+    done = migrate(_engine(ensure_schema=False))
     emit({"applied": done}, as_json, f"applied {len(done)} migration(s)" + (": " + ", ".join(done) if done else ""))
 
 
@@ -364,11 +372,7 @@ def dashboard(
     script = REPO_ROOT / "dashboard" / "streamlit_app.py"
     if not script.is_file():
         raise PdeError(f"the dashboard is not installed: {script} is missing")
-    from sqlalchemy import text
-
-    with _engine().connect() as conn:  # an unreachable or empty database is reported here, not on every page
-        if conn.execute(text("SELECT to_regclass('risk_scores') IS NULL")).scalar():
-            raise PdeError("the database has no tables yet: run `pde db init` first")
+    _engine()  # an unreachable or uninitialised database is reported (or initialised) here, not on every page
     argv = [sys.executable, "-m", "streamlit", "run", str(script), f"--server.port={port}",
             f"--server.address={address}", *DASHBOARD_OPTIONS]
     err.print(f"dashboard on http://{address}:{port}", highlight=False)
@@ -387,6 +391,8 @@ def api(
     """Serve the REST API with uvicorn until stopped (OpenAPI docs at /docs, no-key health check at /health)."""
     from predelinquency.api.serve import serve
 
+    if get_settings().database_url is None:
+        _engine()  # the embedded server is started and initialised before the workers need it
     err.print(f"API on http://{host}:{port} (docs at /docs), {workers} worker(s)", highlight=False)
     serve(get_settings(), host, port, workers)
 

@@ -1,13 +1,20 @@
-"""One Settings object: config/settings.yaml, overridden by environment variables, read once."""
+"""One Settings object: config/settings.yaml, overridden by .env, overridden by environment variables; read once.
+
+get_settings() checks every value when it reads them and raises SettingsError naming each invalid key the
+way the user wrote it: the YAML key and its `PDE_...` environment variable.
+"""
 
 from __future__ import annotations
 
 import os
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+import yaml
+from dotenv import load_dotenv
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -15,26 +22,57 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-from predelinquency.domain.vocabulary import Tier
+from predelinquency.domain.daily import WINDOW_DAYS
+from predelinquency.domain.vocabulary import TIERS, Tier
+from predelinquency.errors import PdeError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = REPO_ROOT / "config" / "settings.yaml"
+# the actions risk_scores.recommended_action accepts (sql/002): any other would fail the nightly's insert
+RECOMMENDABLE_ACTIONS = ("soft_reminder", "agent_call", "restructuring_offer")
+# keys that were settings once, and why they are not
+_RETIRED = {("features", "window_days"): f"not a setting: every feature is defined on a {WINDOW_DAYS}-day window"}
 
 
-class Simulation(BaseModel):
+class SettingsError(PdeError):
+    """The configuration file, .env or environment holds invalid settings: one line per problem."""
+
+
+class _Broken(ValueError):
+    """A rule across keys is broken; `key` (inside the section being checked) is the one to change."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not a silent default
+
+
+class Simulation(_Section):
     target_miss_rate: float = Field(0.05, gt=0, lt=0.5)
+    # The bank's grace period: an instalment paid up to this many days after its due date is late, beyond it
+    # missed. Not only the generator's: it decides which payments the features count as missed and how long
+    # after an outcome window its labels are known; changing it means retraining.
     grace_days: int = Field(5, ge=0, le=30)
     txn_per_month_min: int = Field(50, ge=1)
     txn_per_month_max: int = Field(200, ge=1)
     chunk_customers: int = Field(10_000, ge=100)
 
+    @model_validator(mode="after")
+    def _txn_range(self) -> Simulation:
+        if self.txn_per_month_min > self.txn_per_month_max:
+            raise _Broken("txn_per_month_min", f"must not exceed txn_per_month_max ({self.txn_per_month_max}), "
+                                               f"got {self.txn_per_month_min}")
+        return self
 
-class Features(BaseModel):
-    window_days: int = Field(90, ge=30)
+
+class Features(_Section):
     outcome_days: int = Field(30, ge=1)
 
 
-class Training(BaseModel):
+class Training(_Section):
     snapshot_every_days: int = Field(5, ge=1)
     oot_snapshots: int = Field(2, ge=1)
     validation_snapshots: int = Field(2, ge=1)
@@ -50,21 +88,19 @@ class Training(BaseModel):
     @field_validator("ensemble_weights")
     @classmethod
     def _weights_valid(cls, v: dict[str, float]) -> dict[str, float]:
-        unknown = set(v) - {"catboost", "xgboost", "lightgbm"}
-        if unknown:
-            raise ValueError(f"unknown learners in ensemble_weights: {sorted(unknown)}")
+        # learner names are checked by the ensemble, which knows the registered learners (model/learners)
         if any(w < 0 for w in v.values()) or sum(v.values()) <= 0:
-            raise ValueError("ensemble_weights must be non-negative and not all zero")
+            raise ValueError("weights must be non-negative and not all zero")
         return v
 
 
-class Costs(BaseModel):
+class Costs(_Section):
     missed_default: float = Field(2000.0, gt=0)
     intervention: float = Field(60.0, gt=0)
     lgd: float = Field(0.45, gt=0, le=1)
 
 
-class Scoring(BaseModel):
+class Scoring(_Section):
     base_score: int = 600
     base_odds: float = Field(50, gt=0)
     points_to_double_odds: float = Field(40, gt=0)
@@ -73,20 +109,44 @@ class Scoring(BaseModel):
     tiers: dict[str, float] = {"medium": 0.05, "high": 0.15, "critical": 0.35}
     rating_bands: dict[str, int] = {"A": 780, "B": 720, "C": 660, "D": 600, "E": 540, "F": 300}
 
-    @model_validator(mode="after")
-    def _tiers_ordered(self) -> Scoring:
-        t = self.tiers
+    @field_validator("tiers")
+    @classmethod
+    def _tiers_ordered(cls, t: dict[str, float]) -> dict[str, float]:
         if set(t) != {"medium", "high", "critical"} or not 0 < t["medium"] < t["high"] < t["critical"] < 1:
-            raise ValueError("scoring.tiers needs 0 < medium < high < critical < 1")
+            raise ValueError(f"needs exactly medium, high and critical with 0 < medium < high < critical < 1, got {t}")
+        return t
+
+    @field_validator("rating_bands")
+    @classmethod
+    def _bands_ordered(cls, bands: dict[str, int]) -> dict[str, int]:
+        if not bands:
+            raise ValueError("needs at least one band")
+        for (better, upper), (worse, lower) in pairwise(bands.items()):
+            if lower >= upper:
+                raise ValueError(f"lower bounds must fall from the best band to the worst: {worse} ({lower}) "
+                                 f"is not below {better} ({upper})")
+        return bands
+
+    @model_validator(mode="after")
+    def _scale(self) -> Scoring:
+        if self.min_score >= self.max_score:
+            raise _Broken("max_score", f"must be above min_score ({self.min_score}), got {self.max_score}")
+        if not self.min_score <= self.base_score <= self.max_score:
+            raise _Broken("base_score", f"must lie between min_score and max_score ({self.min_score}–"
+                                        f"{self.max_score}), got {self.base_score}")
+        unreachable = [name for name, bound in self.rating_bands.items() if bound > self.max_score]
+        if unreachable:
+            raise _Broken("rating_bands", f"{', '.join(unreachable)} start above max_score ({self.max_score}): "
+                                          "no score could reach them")
         return self
 
 
-class ActionCost(BaseModel):
+class ActionCost(_Section):
     success_rate: float = Field(ge=0, le=1)
     cost: float = Field(ge=0)
 
 
-class PolicyRule(BaseModel):
+class PolicyRule(_Section):
     name: str
     description: str
     feature: str
@@ -95,18 +155,30 @@ class PolicyRule(BaseModel):
     min_tier: Tier
 
 
-class Operations(BaseModel):
+class Operations(_Section):
     contact_cooldown_days: int = Field(7, ge=0)
     daily_contact_capacity: int = Field(150, ge=0)  # contacts the team can make a day; 0: no daily plan
     sla_hours: dict[str, int] = {"Critical": 24, "High": 72, "Medium": 168, "Low": 336}
 
+    @field_validator("sla_hours")
+    @classmethod
+    def _every_tier(cls, v: dict[str, int]) -> dict[str, int]:
+        missing, unknown = [t for t in TIERS if t not in v], sorted(set(v) - set(TIERS))
+        if missing or unknown:
+            raise ValueError(f"needs one entry per tier ({', '.join(TIERS)}): "
+                             + "; ".join(([f"missing {', '.join(missing)}"] if missing else [])
+                                         + ([f"unknown {', '.join(unknown)}"] if unknown else [])))
+        if any(h < 1 for h in v.values()):
+            raise ValueError(f"hours must be at least 1, got {v}")
+        return v
 
-class Auth(BaseModel):
+
+class Auth(_Section):
     max_failed_logins: int = Field(5, ge=1)
     lockout_minutes: int = Field(15, ge=1)
 
 
-class Nightly(BaseModel):
+class Nightly(_Section):
     shards: int = Field(8, ge=1, le=1024)
     schedule_time: str = Field("02:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -129,6 +201,23 @@ class Settings(BaseSettings):
     auth: Auth = Auth()
     nightly: Nightly = Nightly()
 
+    @field_validator("actions")
+    @classmethod
+    def _recommendable(cls, v: dict[str, ActionCost]) -> dict[str, ActionCost]:
+        unknown = sorted(set(v) - set(RECOMMENDABLE_ACTIONS))
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)}: the nightly can recommend only {', '.join(RECOMMENDABLE_ACTIONS)}")
+        return v
+
+    @field_validator("policy_rules")
+    @classmethod
+    def _unique_names(cls, rules: list[PolicyRule]) -> list[PolicyRule]:
+        names = [r.name for r in rules]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"rule names must be unique: {', '.join(twice)} used more than once")
+        return rules
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -138,9 +227,8 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        config_file = Path(os.environ.get("PDE_CONFIG", DEFAULT_CONFIG))
-        yaml_source = YamlConfigSettingsSource(settings_cls, yaml_file=config_file)
-        # later sources lose: explicit arguments, then environment, then the YAML file
+        yaml_source = YamlConfigSettingsSource(settings_cls, yaml_file=config_file())
+        # later sources lose: explicit arguments, then environment (.env already in it), then the YAML file
         return init_settings, env_settings, yaml_source
 
     @property
@@ -152,7 +240,47 @@ class Settings(BaseSettings):
         return self.data_dir.resolve() / "models"
 
 
+def config_file() -> Path:
+    """The YAML file settings are read from: PDE_CONFIG, else config/settings.yaml."""
+    return Path(os.environ.get("PDE_CONFIG", DEFAULT_CONFIG))
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    """A setting as the user writes it: its YAML key and its environment variable."""
+    if loc == ("DATABASE_URL",):
+        return "DATABASE_URL"
+    dotted = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+    words = [str(p) for p in loc[:next((i for i, p in enumerate(loc) if isinstance(p, int)), len(loc))]]
+    return f"{dotted} (PDE_{'__'.join(words).upper()})"
+
+
+def _problem(error: Any) -> str:
+    """One line for one pydantic error: which setting, what is wrong with it."""
+    loc = tuple(error["loc"])
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, _Broken):
+        loc, message = (*loc, cause.key), str(cause)
+    elif error["type"] == "extra_forbidden":
+        message = _RETIRED.get(loc, "not a setting (misspelt, or in the wrong section?)")
+    else:
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] not in ("missing", "value_error") and not isinstance(error.get("input"), dict | list):
+            message += f", got {error.get('input')!r}"
+    return f"{_where(loc)}: {message}"
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide Settings, read on first use."""
-    return Settings()
+    """The process-wide Settings, read on first use; SettingsError lists every invalid value."""
+    load_dotenv(Path.cwd() / ".env", override=False)  # the environment wins over .env
+    path = config_file()
+    if "PDE_CONFIG" in os.environ and not path.is_file():
+        raise SettingsError(f"PDE_CONFIG names {path}, which is not a file")
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = [_problem(e) for e in exc.errors()]
+        raise SettingsError(f"invalid settings ({path}, .env and PDE_ environment variables):\n  "
+                            + "\n  ".join(lines)) from None
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"{path} is not valid YAML: {exc}") from None

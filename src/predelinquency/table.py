@@ -1,8 +1,8 @@
 """Columns: a few rows as one numpy array per column, the form a one-customer read takes.
 
-A polars frame costs ~10 µs a column to build whatever its length: for the ~50 input columns of one
-customer that is ~1 ms, more than the customer's whole feature computation. Many rows still come as
-polars frames (COPY). Feature and scoring code reads either through `column` and `.height`.
+A polars frame costs a fixed amount per column to build whatever its length: for the ~50 input columns of
+one customer that is more than the customer's whole feature computation. Many rows still come as polars
+frames (COPY). Feature and scoring code reads either through `column` and `.height`.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ _NAT = np.iinfo(np.int64).min  # NaT as datetime64's int64
 
 def _array(values: Sequence[Any], dtype: pl.DataType) -> np.ndarray:
     """values (None for null) as the array polars' Series.to_numpy gives for this dtype, nulls included."""
-    # isinstance, not ==: comparing polars dtypes costs ~1 µs each, ~50 of them per customer read
+    # isinstance, not ==: comparing polars dtypes with == is slow, and a customer read makes ~50 of them
     if isinstance(dtype, pl.Date):
-        # through ordinals: numpy converts date objects ~20x slower (130 µs for 90 of them)
+        # through ordinals: numpy's own conversion of date objects is much slower
         return np.array([_NAT if d is None else d.toordinal() - _EPOCH_ORDINAL for d in values],
                         dtype=np.int64).view("datetime64[D]")
     if isinstance(dtype, pl.String):

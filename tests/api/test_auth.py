@@ -3,8 +3,8 @@ from sqlalchemy import text
 from predelinquency.api.deps import MISSING_KEY
 from predelinquency.operations.apikeys import INVALID_KEY, revoke_api_key
 from predelinquency.operations.users import deactivate_user
-
-from .conftest import SYSTEM, Api
+from tests.support.api import Api
+from tests.support.users import SYSTEM
 
 PROTECTED = [("get", "/stats"), ("get", "/high-risk-customers"), ("get", "/retraining/status"),
              ("post", "/retraining/trigger"), ("get", "/customers/1/history"), ("post", "/predict"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .conftest import Api
+from tests.support.api import Api
 
 
 def test_docs_page_loads_swagger_ui_from_the_api_itself(api: Api):

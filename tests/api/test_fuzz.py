@@ -23,8 +23,7 @@ from predelinquency.api.app import create_app
 from predelinquency.operations import users as users_mod
 from predelinquency.operations.interventions import create_intervention
 from predelinquency.settings import Settings
-
-from .conftest import Api, insert_customer, insert_model, insert_score, make_api
+from tests.support.api import Api, insert_customer, insert_model, insert_score, make_api
 
 
 @schemathesis.check

@@ -1,27 +1,13 @@
 """The API's champion cache on real models: the demo bank's champion and challenger (tests/conftest.py)."""
 
-from collections.abc import Iterator
-
 import pytest
-from sqlalchemy import Connection, create_engine, text
+from sqlalchemy import Connection, text
 
 from predelinquency.api.errors import Unavailable
 from predelinquency.api.state import ChampionCache
 from predelinquency.model.registry import promote
 from predelinquency.settings import Settings
-
-from .conftest import insert_model
-
-
-@pytest.fixture
-def demo_conn(demo_settings: Settings) -> Iterator[Connection]:
-    """A connection to a copy of the demo bank, in a transaction rolled back after the test."""
-    eng = create_engine(demo_settings.database_url)
-    with eng.connect() as c:
-        trans = c.begin()
-        yield c
-        trans.rollback()
-    eng.dispose()
+from tests.support.api import insert_model
 
 
 def test_no_champion_is_503(conn: Connection, settings: Settings):
@@ -29,8 +15,9 @@ def test_no_champion_is_503(conn: Connection, settings: Settings):
         ChampionCache(settings, check_every=0.0).get(conn)
 
 
-def test_champion_is_loaded_once_and_follows_promotions(demo_conn: Connection, demo_settings: Settings, demo_bank):
-    cache = ChampionCache(demo_settings, check_every=0.0)
+def test_champion_is_loaded_once_and_follows_promotions(demo_conn: Connection, demo_module_settings: Settings,
+                                                        demo_bank):
+    cache = ChampionCache(demo_module_settings, check_every=0.0)
     first = cache.get(demo_conn)
     assert first.version == demo_bank.model_version and cache.get(demo_conn) is first  # not reloaded
     promote(demo_conn, demo_bank.challenger, "cli:test")
@@ -39,8 +26,8 @@ def test_champion_is_loaded_once_and_follows_promotions(demo_conn: Connection, d
     assert 0 < float(second.predict_pd({n: 0.0 for n in second.feature_names})[0]) < 1
 
 
-def test_champion_is_rechecked_only_every_few_seconds(demo_conn: Connection, demo_settings: Settings, demo_bank):
-    cache = ChampionCache(demo_settings, check_every=3600.0)
+def test_champion_is_rechecked_only_every_few_seconds(demo_conn: Connection, demo_module_settings: Settings, demo_bank):
+    cache = ChampionCache(demo_module_settings, check_every=3600.0)
     assert cache.get(demo_conn).version == demo_bank.model_version
     demo_conn.execute(text("UPDATE model_versions SET status = 'retired'"))
     assert cache.get(demo_conn).version == demo_bank.model_version  # within the interval: no query at all

@@ -10,20 +10,16 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "dashboard")]
-
-from dashboard_support import PASSWORD  # noqa: E402
-
-from predelinquency.operations.users import create_user  # noqa: E402
+from predelinquency.operations.users import create_user
+from tests.support.dashboard import ROOT
+from tests.support.db import create_database, drop_database
+from tests.support.users import PASSWORD
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
@@ -41,11 +37,7 @@ def server(pg_server_url: str, demo_bank, tmp_path_factory: pytest.TempPathFacto
     """The dashboard served by `pde dashboard` on a copy of the demo bank: {url, db, engine, users}."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    name = f"pde_browser_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f"CREATE DATABASE {name} TEMPLATE {demo_bank.template}"))
-    db = make_url(pg_server_url).set(database=name).render_as_string(hide_password=False)
+    db = create_database(pg_server_url, demo_bank.template)
     data_dir = demo_bank.data_dir  # the demo's model artifacts; the dashboard's jobs write their logs here too
     env = {**os.environ, "DATABASE_URL": db, "PDE_DATA_DIR": str(data_dir),
            "PDE_TRAINING__SEARCH_ITERATIONS": "1", "PDE_TRAINING__CV_FOLDS": "2"}
@@ -78,9 +70,7 @@ def server(pg_server_url: str, demo_bank, tmp_path_factory: pytest.TempPathFacto
         proc.kill()
     log.close()
     eng.dispose()
-    with admin.connect() as c:
-        c.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
+    drop_database(pg_server_url, db)
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,9 @@ import time
 from pathlib import Path
 
 import pytest
-from dashboard_support import PASSWORD
 from sqlalchemy import text
+
+from tests.support.users import PASSWORD
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # the dashboard package lives at the repository root, not under src/
-    sys.path.insert(0, str(ROOT))
-
-from dashboard_support import PASSWORD  # noqa: E402
-
-from predelinquency.operations.users import User, create_user  # noqa: E402
-from predelinquency.settings import get_settings  # noqa: E402
+from predelinquency.operations.users import User, create_user
+from predelinquency.settings import get_settings
+from tests.support.users import PASSWORD
 
 
 def _reset_caches() -> None:

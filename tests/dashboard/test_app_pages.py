@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from dashboard_support import APP, PASSWORD
 from sqlalchemy import create_engine, text
 from streamlit.testing.v1 import AppTest
 
 from predelinquency.settings import get_settings
+from tests.support.dashboard import APP
+from tests.support.users import PASSWORD
 
 PAGES = {
     "app_pages/action_center.py": "Action Center",

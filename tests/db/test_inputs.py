@@ -7,10 +7,14 @@ import pytest
 from sqlalchemy import Connection, text
 
 from predelinquency.db.bulk import customer_filter
-from predelinquency.db.inputs import DAILY_SCHEMA, load_feature_inputs
+from predelinquency.db.inputs import (
+    DAILY_SCHEMA,
+    load_feature_inputs,
+    load_latest_scoring_inputs,
+    load_scoring_inputs,
+)
 from predelinquency.features.build import compute_features
 from predelinquency.features.registry import names
-from predelinquency.scoring.nightly import load_latest_scoring_inputs, load_scoring_inputs
 from predelinquency.settings import Settings
 from predelinquency.table import Columns, Table, column
 from tests.support.features import features_at, panel_of
@@ -139,7 +143,7 @@ def test_one_customer_read_as_columns_is_what_a_copy_reads(bank: Connection, set
 
 
 def test_the_latest_day_and_the_inputs_at_the_day_after_come_in_one_read(bank: Connection):
-    as_of, inputs, previous = load_latest_scoring_inputs(bank, 1)
+    as_of, inputs, previous = load_latest_scoring_inputs(bank, [1])
     assert as_of == date(2026, 3, 11)  # customer 1's latest day is Mar 10
     expected, expected_previous = load_scoring_inputs(bank, as_of, [1], on_demand=True)
     assert (inputs.start, inputs.end) == (expected.start, expected.end) == (date(2025, 12, 11), as_of)
@@ -150,9 +154,20 @@ def test_the_latest_day_and_the_inputs_at_the_day_after_come_in_one_read(bank: C
     assert np.isnat(inputs.payments["paid_date"]).sum() == 1 and np.isnan(inputs.payments["days_late"]).sum() == 1
     assert_same_rows(previous, expected_previous, "previous")
     # customer 2 exists but has no daily data yet; 999 does not exist
-    as_of, none_yet, _ = load_latest_scoring_inputs(bank, 2)
+    as_of, none_yet, _ = load_latest_scoring_inputs(bank, [2])
     assert as_of is None and none_yet.customers.height == 1 and none_yet.daily.height == 0
-    assert load_latest_scoring_inputs(bank, 999) is None
+    as_of, unknown, _ = load_latest_scoring_inputs(bank, [999])
+    assert as_of is None and unknown.customers.height == 0
+    # several customers: the day after the latest data of any of them, for all
+    as_of, both, _ = load_latest_scoring_inputs(bank, [1, 2, 999])
+    assert as_of == date(2026, 3, 11) and column(both.customers, "customer_id").tolist() == [1, 2]
+    assert both.daily.height == 89
+    # many customers (read through COPY after the latest-day lookup): the same day and rows
+    many_as_of, many, many_previous = load_latest_scoring_inputs(bank, [1, 2, 3, *range(1000, 1030)])
+    assert many_as_of == as_of and many_previous.height == 0
+    few = load_latest_scoring_inputs(bank, [1, 2, 3])[1]
+    for name in ("daily", "customers", "accounts", "payments"):
+        assert_same_rows(getattr(many, name), getattr(few, name), name)
 
 
 def test_columns_of_no_rows_keep_the_schema():

@@ -7,7 +7,9 @@ import polars as pl
 import pytest
 from sqlalchemy import Connection, text
 
-from predelinquency.db.rollup import COLUMNS, refresh_daily_balances, rollup_mismatches
+from predelinquency.db.rollup import refresh_daily_balances, rollup_mismatches
+from predelinquency.domain.daily import DAILY_COLUMNS, FLOWS
+from predelinquency.domain.vocabulary import TXN_CATEGORIES, TXN_CHANNELS
 from predelinquency.settings import Simulation
 from predelinquency.simulate.chunk import simulate_chunk
 from predelinquency.simulate.daily import daily_frame
@@ -104,6 +106,13 @@ def test_a_refresh_limited_to_some_customers_leaves_the_others(conn: Connection)
     assert rollup_mismatches(conn, D1, D3) == 3  # customer 1's stale days, until they are refreshed too
 
 
+def test_every_flow_rule_names_known_categories_and_channels():
+    for f in FLOWS:
+        assert set(f.categories) <= set(TXN_CATEGORIES), f.column
+        assert f.channel is None or f.channel in TXN_CHANNELS, f.column
+        assert f.kind == "count" or f.status == "posted", f.column  # failed transactions move no money
+
+
 def test_an_empty_range_is_a_programming_error(conn: Connection):
     with pytest.raises(ValueError, match="empty"):
         refresh_daily_balances(conn, D2, D1)
@@ -123,7 +132,8 @@ def test_sql_rollup_equals_the_generators_daily_rows(conn: Connection):
     for lo, hi in ((tl.end - timedelta(days=6), tl.end), (middle, middle + timedelta(days=10))):
         conn.execute(text("DELETE FROM daily_balances WHERE day BETWEEN :lo AND :hi"), {"lo": lo, "hi": hi})
         assert refresh_daily_balances(conn, lo, hi) == 120 * ((hi - lo).days + 1)
-    stored = conn.execute(text(f"SELECT {', '.join(COLUMNS)} FROM daily_balances ORDER BY customer_id, day")).all()
+    columns = ", ".join(DAILY_COLUMNS)
+    stored = conn.execute(text(f"SELECT {columns} FROM daily_balances ORDER BY customer_id, day")).all()
     rebuilt = pl.DataFrame([tuple(r) for r in stored], schema=generated.columns, orient="row")
     assert rebuilt.height == generated.height
     for column in generated.columns:  # exactly equal: both sum the same cents

@@ -1,7 +1,8 @@
-"""Fixtures for the feature tests; the panel builder and frame helpers live in feature_panels.py."""
+"""Fixtures for the feature tests; the panel builder and frame helpers live in tests/support/feature_panels.py."""
 
 import pytest
-from feature_panels import PanelBuilder
+
+from tests.support.feature_panels import PanelBuilder
 
 
 @pytest.fixture

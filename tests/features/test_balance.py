@@ -2,7 +2,8 @@ import math
 from datetime import date, timedelta
 
 import numpy as np
-from feature_panels import AS_OF, PanelBuilder, customers_frame, features_of
+
+from tests.support.feature_panels import AS_OF, PanelBuilder, customers_frame, features_of
 
 YESTERDAY = AS_OF - timedelta(days=1)
 

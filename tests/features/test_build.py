@@ -3,10 +3,9 @@ from datetime import date
 
 import numpy as np
 import polars as pl
-import pytest
-from feature_panels import AS_OF, PanelBuilder, accounts_frame, customers_frame, payments_frame
 
 from predelinquency.features.build import compute_features
+from tests.support.feature_panels import AS_OF, PanelBuilder, accounts_frame, customers_frame, payments_frame
 
 
 def test_rows_follow_the_panel_and_unknown_profiles_are_nan():
@@ -36,9 +35,3 @@ def test_customers_are_computed_independently():
                             columns={k: v[i:i + 1] for k, v in panel.columns.items()})
         one = compute_features(alone, AS_OF, customers_frame(3), accounts_frame(), payments_frame())
         np.testing.assert_array_equal(one.to_numpy(), together[i].to_numpy())
-
-
-def test_other_window_lengths_are_refused():
-    with pytest.raises(ValueError, match="90-day window"):
-        compute_features(PanelBuilder().panel(), AS_OF, customers_frame(), accounts_frame(), payments_frame(),
-                         window_days=60)

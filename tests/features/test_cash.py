@@ -1,7 +1,7 @@
 import math
 from datetime import date, timedelta
 
-from feature_panels import AS_OF, PanelBuilder, customers_frame, features_of
+from tests.support.feature_panels import AS_OF, PanelBuilder, customers_frame, features_of
 
 
 def test_atm_spike_against_the_customers_own_baseline(builder: PanelBuilder):

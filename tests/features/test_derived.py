@@ -3,9 +3,9 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from feature_panels import AS_OF, PanelBuilder, customers_frame, features_of
 
 from predelinquency.features.derived import STRESS_SIGNALS, stress_signals
+from tests.support.feature_panels import AS_OF, PanelBuilder, customers_frame, features_of
 
 
 def test_signals_are_scaled_to_their_alarm_level_and_missing_means_no_signal():

@@ -1,7 +1,7 @@
 import math
 from datetime import date, timedelta
 
-from feature_panels import AS_OF, PanelBuilder, accounts_frame, features_of, payments_frame
+from tests.support.feature_panels import AS_OF, PanelBuilder, accounts_frame, features_of, payments_frame
 
 
 def ago(days: int) -> date:

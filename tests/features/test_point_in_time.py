@@ -4,13 +4,13 @@ from datetime import date, timedelta
 
 import numpy as np
 import polars as pl
-from feature_panels import ACCOUNT_SCHEMA, PAYMENT_SCHEMA, customers_frame
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from predelinquency.domain.daily import FLOW_COLUMNS, PANEL_COLUMNS
 from predelinquency.features.build import compute_features
 from predelinquency.features.window import build_panel
+from tests.support.feature_panels import ACCOUNT_SCHEMA, PAYMENT_SCHEMA, customers_frame
 
 AS_OF = date(2026, 3, 1)
 N = 3

@@ -1,11 +1,11 @@
 import polars as pl
 import pytest
-from feature_panels import AS_OF, PanelBuilder, accounts_frame, customers_frame, payments_frame
 
 from predelinquency.features import registry
 from predelinquency.features.build import compute_features
 from predelinquency.features.registry import FAMILIES, REGISTRY, UNITS, by_family, get, names
 from predelinquency.settings import Settings
+from tests.support.feature_panels import AS_OF, PanelBuilder, accounts_frame, customers_frame, payments_frame
 
 
 def test_registry_has_at_least_100_unique_features_in_seven_families():

@@ -2,7 +2,8 @@ import math
 from datetime import date
 
 import numpy as np
-from feature_panels import AS_OF, PanelBuilder, customers_frame, features_of
+
+from tests.support.feature_panels import AS_OF, PanelBuilder, customers_frame, features_of
 
 # AS_OF is 2026-03-01: pay days on the 15th give cycles Dec 15 and Jan 15 (complete) and Feb 15 (still open)
 

@@ -1,7 +1,7 @@
 import math
 from datetime import timedelta
 
-from feature_panels import AS_OF, PanelBuilder, features_of
+from tests.support.feature_panels import AS_OF, PanelBuilder, features_of
 
 RECENT = AS_OF - timedelta(days=10)     # in the last 30 days
 EARLIER = AS_OF - timedelta(days=50)    # in the 60 days before them

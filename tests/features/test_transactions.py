@@ -1,7 +1,7 @@
 import math
 from datetime import timedelta
 
-from feature_panels import AS_OF, PanelBuilder, features_of
+from tests.support.feature_panels import AS_OF, PanelBuilder, features_of
 
 RECENT = AS_OF - timedelta(days=5)
 EARLIER = AS_OF - timedelta(days=45)

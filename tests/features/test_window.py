@@ -2,10 +2,10 @@ from datetime import date, timedelta
 
 import numpy as np
 import polars as pl
-from feature_panels import AS_OF, PanelBuilder
 
 from predelinquency.domain.daily import PANEL_COLUMNS
 from predelinquency.features.window import build_panel, index_of, positions, window
+from tests.support.feature_panels import AS_OF, PanelBuilder
 
 
 def _daily(rows: list[tuple[int, date, float, float]]) -> pl.DataFrame:

@@ -6,10 +6,11 @@ from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
 from predelinquency.errors import PdeError
+from predelinquency.model.encoding import TableEncoder
 from predelinquency.model.ensemble import RiskEnsemble, fit_weights
+from predelinquency.model.learners import LEARNERS, FitData
 from predelinquency.model.resample import smote
-
-from .synthetic import make_table
+from tests.support.synthetic import make_table
 
 FAST = {"catboost": {"iterations": 150}, "xgboost": {"n_estimators": 150}, "lightgbm": {"n_estimators": 150}}
 
@@ -47,6 +48,22 @@ def test_follows_the_scikit_learn_contract(data):
     assert set(c.learners_) == {"xgboost"}  # a learner weighted 0 is not trained
     assert list(c.feature_names_in_) == list(Xtr.columns) and c.n_features_in_ == Xtr.shape[1]
     assert set(c.predict(Xtr)) <= {0, 1}
+
+
+@pytest.mark.parametrize("name", list(LEARNERS))
+def test_each_learner_follows_the_scikit_learn_contract(data, name):
+    Xtr, ytr, Xva, yva, *_ = data
+    enc = TableEncoder().fit(Xtr)
+    train, val = FitData(enc.transform(Xtr), ytr, enc), FitData(enc.transform(Xva), yva, enc)
+    learner = LEARNERS[name](FAST[name], random_state=0)
+    assert learner.name == name and clone(learner).get_params() == learner.get_params()
+    assert not hasattr(learner, "model_")
+    assert learner.fit(train, val) is learner
+    assert learner.params_[learner.trees_param] == learner.n_trees_ <= 150  # early-stopped
+    margin = learner.margin(val)
+    assert margin.shape == (len(Xva),) and roc_auc_score(yva, margin) > 0.75
+    np.testing.assert_allclose(learner.contributions(val).sum(axis=1), margin, atol=1e-5)
+    np.testing.assert_allclose(learner.contributions(val), learner.library_contributions(val), atol=1e-5)
 
 
 def test_contributions_add_up_to_the_log_odds(data):
@@ -88,8 +105,6 @@ def test_fitted_weights_are_a_distribution_favouring_the_informative_learner():
 
 def test_smote_adds_only_synthetic_defaulters_and_keeps_missing_values():
     X, y, _ = make_table(1500, seed=2)
-    from predelinquency.model.encoding import TableEncoder
-
     enc = TableEncoder().fit(X)
     Xe = enc.transform(X)
     Xr, yr = smote(Xe, y, enc.categorical_index_, seed=0)
@@ -115,3 +130,9 @@ def test_a_matrix_input_must_match_the_model_columns():
     with_category = RiskEnsemble(random_state=0, weights={"lightgbm": 1.0}).fit(X[["a", "segment"]], y)
     with pytest.raises(PdeError, match="without categorical features"):
         with_category.decision_function(X[["a", "segment"]].head(5).to_numpy())
+
+
+def test_unknown_learner_in_the_weights_is_named_with_the_registered_ones(data):
+    Xtr, ytr, *_ = data
+    with pytest.raises(PdeError, match=r"unknown learners \['catbost'\]; the learners are catboost, xgboost"):
+        RiskEnsemble(weights={"catbost": 1.0}).fit(Xtr, ytr)

@@ -7,8 +7,7 @@ from predelinquency.model import registry
 from predelinquency.model.calibration import Calibrator
 from predelinquency.model.ensemble import RiskEnsemble
 from predelinquency.model.pd_model import PDModel
-
-from .synthetic import make_table
+from tests.support.synthetic import make_table
 
 FAST = {"catboost": {"iterations": 40}, "xgboost": {"n_estimators": 40}, "lightgbm": {"n_estimators": 40}}
 

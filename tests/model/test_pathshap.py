@@ -1,19 +1,17 @@
-"""The per-leaf pattern tables give XGBoost's and LightGBM's own exact SHAP values."""
+"""The per-leaf pattern tables give XGBoost's own exact SHAP values."""
 
 import itertools
-import logging
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
-from lightgbm import LGBMClassifier
 from xgboost import DMatrix, XGBClassifier
 
-from predelinquency.model import pathshap
-from predelinquency.model.ensemble import RiskEnsemble
-from predelinquency.model.pathshap import MAX_PLAYERS, PathShap, pattern_tables
-from tests.model.synthetic import make_table
+from predelinquency.model.shap import paths
+from predelinquency.model.shap.check import ShapMismatch, checked, probe_rows
+from predelinquency.model.shap.paths import MAX_PLAYERS, PathShap, pattern_tables
+from tests.support.synthetic import make_table
 
 
 def _numeric(n: int = 2000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -63,7 +61,7 @@ def test_tables_match_xgboost_pred_contribs(depth):
     X, y = _numeric()
     model = XGBClassifier(n_estimators=80, max_depth=depth, learning_rate=0.1, n_jobs=1, random_state=0).fit(X, y)
     iterations = (0, 50)  # the trees up to an early-stopped best iteration, as the ensemble uses them
-    tables = pathshap.from_xgboost(model, iterations)
+    tables = paths.from_xgboost(model, iterations)
     assert tables is not None
     rows = _rows(X)
     expected = model.get_booster().predict(DMatrix(rows, missing=np.nan), pred_contribs=True,
@@ -76,32 +74,11 @@ def test_tables_match_xgboost_pred_contribs(depth):
     np.testing.assert_allclose(got.sum(axis=1), margin, atol=2e-5)
 
 
-@pytest.mark.parametrize(("leaves", "zero_as_missing", "use_missing"), [(4, False, True), (15, False, True),
-                                                                       (31, True, True), (15, False, False)])
-def test_tables_match_lightgbm_pred_contrib(leaves, zero_as_missing, use_missing):
-    X, y = _numeric()
-    model = LGBMClassifier(n_estimators=60, num_leaves=leaves, learning_rate=0.1, min_child_samples=10,
-                           zero_as_missing=zero_as_missing, use_missing=use_missing, n_jobs=1, verbose=-1,
-                           random_state=0).fit(X, y)
-    dump = model.booster_.dump_model()
-    kinds = {n["missing_type"] for t in dump["tree_info"] for n in pathshap._splits("lightgbm", t["tree_structure"])}
-    # splits of each missing-value kind are covered
-    assert ("Zero" in kinds) == zero_as_missing and ("NaN" in kinds) == (use_missing and not zero_as_missing)
-    tables = pathshap.from_lightgbm(model, 40)  # the first 40 trees, as an early-stopped model would use
-    assert tables is not None
-    rows = np.vstack([_rows(X), np.full((1, X.shape[1]), np.inf), np.full((1, X.shape[1]), -1e301)])
-    expected = model.booster_.predict(rows, pred_contrib=True, num_iteration=40)
-    got = tables.contributions(rows)
-    np.testing.assert_allclose(got, expected, atol=1e-9)
-    np.testing.assert_allclose(got.sum(axis=1), model.booster_.predict(rows, raw_score=True, num_iteration=40),
-                               atol=1e-9)
-
-
 def test_a_model_trained_on_named_columns_is_read_by_position():
     X, y = _numeric()
     frame = pd.DataFrame(X, columns=["a", "b", "noise", "flag"])
     model = XGBClassifier(n_estimators=20, max_depth=3, n_jobs=1, random_state=0).fit(frame, y)
-    tables = pathshap.from_xgboost(model, (0, 0))
+    tables = paths.from_xgboost(model, (0, 0))
     assert tables is not None
     expected = model.get_booster().predict(DMatrix(frame.head(100)), pred_contribs=True)
     np.testing.assert_allclose(tables.contributions(X[:100]), expected, atol=2e-5)
@@ -110,54 +87,46 @@ def test_a_model_trained_on_named_columns_is_read_by_position():
 def test_blocks_of_rows_give_the_values_of_each_row_alone(monkeypatch):
     X, y = _numeric(3000)
     model = XGBClassifier(n_estimators=30, max_depth=4, n_jobs=1, random_state=0).fit(X, y)
-    tables = pathshap.from_xgboost(model, (0, 0))
+    tables = paths.from_xgboost(model, (0, 0))
     assert tables is not None
-    monkeypatch.setattr(pathshap, "_BLOCK_ELEMENTS", tables.feature.size * 50)  # blocks of 50 rows
+    monkeypatch.setattr(paths, "_BLOCK_ELEMENTS", tables.feature.size * 50)  # blocks of 50 rows
     together = tables.contributions(X[:600])  # twelve blocks, explained in the worker threads
     alone = np.vstack([tables.contributions(X[i:i + 1]) for i in range(0, 600, 37)])
     np.testing.assert_array_equal(together[::37], alone)
 
 
 def _chain(depth: int) -> dict:
-    """A LightGBM-style tree splitting on a different feature at every level down one side."""
-    node: dict = {"leaf_value": 1.0, "leaf_count": 10}
+    """An XGBoost tree dump splitting on a different feature at every level down one side."""
+    node: dict = {"nodeid": 2 * depth, "leaf": 1.0, "cover": 10.0}
     for d in reversed(range(depth)):
-        node = {"split_index": d, "split_feature": d, "threshold": 0.5, "decision_type": "<=", "default_left": True,
-                "missing_type": "None", "internal_count": 20 + 10 * (depth - d),
-                "left_child": node, "right_child": {"leaf_value": -1.0, "leaf_count": 10}}
+        right = {"nodeid": 2 * d + 1, "leaf": -1.0, "cover": 10.0}
+        node = {"nodeid": 2 * d, "split": f"f{d}", "split_condition": 0.5, "yes": node["nodeid"],
+                "no": right["nodeid"], "missing": node["nodeid"], "cover": 20.0 + 10 * (depth - d),
+                "children": [node, right]}
     return node
 
 
 def test_a_leaf_with_too_many_path_features_or_too_large_tables_are_left_to_the_library(monkeypatch):
-    one = PathShap.build("lightgbm", [_chain(MAX_PLAYERS)], 0.0)
+    one = PathShap.build([_chain(MAX_PLAYERS)], 0.0)
     assert one is not None
-    assert PathShap.build("lightgbm", [_chain(MAX_PLAYERS + 1)], 0.0) is None
-    monkeypatch.setattr(pathshap, "MAX_TABLE_BYTES", one.table.nbytes)
-    assert PathShap.build("lightgbm", [_chain(MAX_PLAYERS)], 0.0) is not None
-    assert PathShap.build("lightgbm", [_chain(MAX_PLAYERS)] * 2, 0.0) is None
+    assert PathShap.build([_chain(MAX_PLAYERS + 1)], 0.0) is None
+    monkeypatch.setattr(paths, "MAX_TABLE_BYTES", one.table.nbytes)
+    assert PathShap.build([_chain(MAX_PLAYERS)], 0.0) is not None
+    assert PathShap.build([_chain(MAX_PLAYERS)] * 2, 0.0) is None
 
 
-def test_lightgbm_s_tables_serve_a_few_rows_and_its_library_the_batches():
+def test_a_table_that_disagrees_with_xgboost_raises():
     X, y = _numeric()
-    X = pd.DataFrame(X, columns=["a", "b", "noise", "flag"])
-    ens = RiskEnsemble(random_state=0, weights={"xgboost": 0.5, "lightgbm": 0.5}).fit(X.head(1500), y[:1500])
-    tables = ens._shap_tables()
-    assert tables["xgboost"].for_batches and not tables["lightgbm"].for_batches
-    # either way the values are LightGBM's own (it computes in float64), so the split is invisible
-    few = ens.contributions(X.head(5))
-    many = ens.contributions(X.head(500))[:5]
-    np.testing.assert_allclose(few, many, atol=1e-12)
-
-
-def test_tables_that_disagree_with_the_library_are_not_used(caplog):
-    X, y = _numeric()
-    model = LGBMClassifier(n_estimators=10, num_leaves=7, n_jobs=1, verbose=-1, random_state=0).fit(X, y)
-    tables = pathshap.from_lightgbm(model, None)
+    model = XGBClassifier(n_estimators=10, max_depth=3, n_jobs=1, random_state=0).fit(X, y)
+    tables = paths.from_xgboost(model, (0, 0))
     assert tables is not None
+    rows = probe_rows(X.shape[1], [])
 
-    def shifted(rows: np.ndarray) -> np.ndarray:  # a library that disagrees by 0.01 on every value
-        return model.booster_.predict(rows, pred_contrib=True) + 0.01
+    def shap(r: np.ndarray) -> np.ndarray:  # a library that disagrees by 0.01 on every value
+        return model.get_booster().predict(DMatrix(r, missing=np.nan), pred_contribs=True) + 0.01
 
-    with caplog.at_level(logging.WARNING):
-        assert pathshap._checked(tables, shifted, X.shape[1], [(0, 0.5)]) is None
-    assert "differ from the library" in caplog.text
+    def raw(r: np.ndarray) -> np.ndarray:
+        return model.get_booster().predict(DMatrix(r, missing=np.nan), output_margin=True)
+
+    with pytest.raises(ShapMismatch, match=r"differs from XGBoost's own SHAP values by 0\.01 on 64 probe rows"):
+        checked(tables, "XGBoost", shap, raw, rows, paths.TOLERANCE)

@@ -2,8 +2,7 @@ import numpy as np
 import pandas as pd
 
 from predelinquency.model.selection import select_features
-
-from .synthetic import make_table
+from tests.support.synthetic import make_table
 
 
 def _with_noise(n: int, extra: int, seed: int = 3) -> tuple[pd.DataFrame, np.ndarray]:

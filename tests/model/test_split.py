@@ -11,8 +11,7 @@ from predelinquency.model.split import (
     stratified_folds,
     time_periods,
 )
-
-from .synthetic import make_table
+from tests.support.synthetic import make_table
 
 
 def test_out_of_time_test_is_strictly_newest_and_disjoint():

@@ -13,8 +13,7 @@ from predelinquency.cli import app
 from predelinquency.errors import PdeError
 from predelinquency.model import train as train_mod
 from predelinquency.settings import get_settings
-
-from .synthetic import make_table
+from tests.support.synthetic import make_table
 
 
 @pytest.fixture

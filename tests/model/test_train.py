@@ -4,8 +4,7 @@ import pytest
 from predelinquency.errors import PdeError
 from predelinquency.model.train import train_table
 from predelinquency.settings import Settings, Training
-
-from .synthetic import make_table
+from tests.support.synthetic import make_table
 
 REQUIRED = {"oot_auc", "oot_pr_auc", "brier", "ece", "threshold", "precision_at_threshold", "recall_at_threshold",
             "precision_top5", "recall_top5", "expected_cost", "expected_cost_no_model", "expected_cost_at_0_5",

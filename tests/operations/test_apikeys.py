@@ -7,8 +7,8 @@ from predelinquency.errors import Conflict, Forbidden
 from predelinquency.operations.apikeys import create_api_key, list_api_keys, revoke_api_key, user_for_api_key
 from predelinquency.operations.audit import recent_audit
 from predelinquency.operations.users import AuthError, deactivate_user
-
-from .conftest import SYSTEM, People
+from tests.support.operations import People
+from tests.support.users import SYSTEM
 
 
 def test_key_shown_once_only_hash_stored_and_lookup_works(conn: Connection, people: People):

@@ -7,9 +7,9 @@ from predelinquency.errors import Conflict, NotFound, PdeError
 from predelinquency.operations.assignments import assign_customer, assignments_of, current_assignment
 from predelinquency.operations.audit import recent_audit
 from predelinquency.operations.users import create_user
-
-from .concurrency import in_thread, wait_until_blocked
-from .conftest import PASSWORD, SYSTEM, People, count, insert_customer, make_people
+from tests.support.concurrency import in_thread, wait_until_blocked
+from tests.support.operations import People, count, insert_customer, make_people
+from tests.support.users import PASSWORD, SYSTEM
 
 
 def test_reassignment_ends_old_and_starts_new(conn: Connection, people: People, customer: int):

@@ -6,8 +6,7 @@ from typer.testing import CliRunner
 from predelinquency.cli import app
 from predelinquency.errors import PdeError
 from predelinquency.operations.apikeys import user_for_api_key
-
-from .conftest import PASSWORD
+from tests.support.users import PASSWORD
 
 
 def test_users_add_reads_password_from_stdin_and_lists(cli: CliRunner, fresh_db: str):

@@ -13,9 +13,8 @@ from predelinquency.operations.interventions import (
     update_intervention_status,
 )
 from predelinquency.settings import Settings
-
-from .concurrency import in_thread, wait_until_blocked
-from .conftest import People, count, insert_customer, insert_score, make_people
+from tests.support.concurrency import in_thread, wait_until_blocked
+from tests.support.operations import People, count, insert_customer, insert_score, make_people
 
 
 @pytest.fixture

@@ -8,8 +8,7 @@ from predelinquency.operations.audit import recent_audit
 from predelinquency.operations.interventions import create_intervention, get_intervention, update_intervention_status
 from predelinquency.operations.outcomes import record_outcome
 from predelinquency.settings import Settings
-
-from .conftest import People, count
+from tests.support.operations import People, count
 
 
 @pytest.fixture

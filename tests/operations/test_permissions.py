@@ -7,8 +7,7 @@ from predelinquency.operations.assignments import assign_customer
 from predelinquency.operations.interventions import create_intervention
 from predelinquency.operations.permissions import PERMISSIONS, allowed, require
 from predelinquency.settings import Settings
-
-from .conftest import People, count
+from tests.support.operations import People, count
 
 
 def _user(role: str, active: bool = True) -> User:

@@ -6,8 +6,7 @@ from sqlalchemy import Connection, text
 from predelinquency.errors import NotFound, PdeError
 from predelinquency.operations.audit import recent_audit
 from predelinquency.operations.snoozes import MAX_SNOOZE_DAYS, active_snooze, snooze_customer
-
-from .conftest import People, count
+from tests.support.operations import People, count
 
 
 def _today(conn: Connection) -> date:

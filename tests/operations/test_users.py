@@ -16,8 +16,8 @@ from predelinquency.operations.users import (
     set_password,
 )
 from predelinquency.settings import Settings
-
-from .conftest import PASSWORD, SYSTEM, People, count
+from tests.support.operations import People, count
+from tests.support.users import PASSWORD, SYSTEM
 
 
 def _hash(conn: Connection, username: str) -> str:

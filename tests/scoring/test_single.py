@@ -9,7 +9,6 @@ from predelinquency.errors import NotFound, PdeError
 from predelinquency.model.registry import load_model
 from predelinquency.scoring.single import score_customer, score_customers
 from predelinquency.settings import Settings
-from tests.scoring.test_stored import engine  # noqa: F401 (the fixture: `conn` rolls back on the demo bank)
 
 pytestmark = pytest.mark.slow
 

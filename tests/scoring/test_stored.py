@@ -6,17 +6,15 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import numpy as np
 import polars as pl
 import pytest
 from sqlalchemy import Connection, Engine, create_engine, text
 
 from predelinquency.db.bulk import copy_in
-from predelinquency.db.inputs import load_feature_inputs
 from predelinquency.model.registry import load_model
-from predelinquency.scoring.nightly import load_latest_scoring_inputs, run_nightly
+from predelinquency.scoring.nightly import run_nightly
 from predelinquency.scoring.single import score_customer, score_customers
-from predelinquency.scoring.stored import data_version, input_digests, stored_latest, unchanged_latest
+from predelinquency.scoring.stored import data_version, stored_scores
 from predelinquency.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -70,75 +68,48 @@ def test_a_current_nightly_score_is_served_and_is_what_scoring_now_gives(conn, d
         same_result(s, f)
 
 
-@pytest.mark.parametrize(("write", "changes_inputs"), [
-    ("UPDATE accounts SET outstanding = outstanding * 2 WHERE customer_id = :c", True),
-    ("DELETE FROM daily_balances WHERE customer_id = :c AND day = (SELECT max(day) FROM daily_balances)", True),
-    ("UPDATE payments SET status = status WHERE customer_id = :c", False),
-    ("UPDATE customers SET monthly_income = monthly_income WHERE customer_id = :c", False),
+@pytest.mark.parametrize("write", [
+    "UPDATE accounts SET outstanding = outstanding * 2 WHERE customer_id = :c",
+    "DELETE FROM daily_balances WHERE customer_id = :c AND day = (SELECT max(day) FROM daily_balances)",
+    "UPDATE payments SET status = status WHERE customer_id = :c",
+    "UPDATE customers SET monthly_income = monthly_income WHERE customer_id = :c",
 ])
-def test_after_any_write_only_customers_whose_inputs_changed_are_recomputed(conn, demo_settings: Settings, demo_bank,
-                                                                          write: str, changes_inputs: bool):
+def test_after_any_write_every_customer_is_computed_as_the_nightly_would(conn, demo_settings: Settings, demo_bank,
+                                                                        write: str):
     model = load_model(demo_settings, conn)
     cid, other = sample_ids(conn, demo_bank.as_of, 3)[:2]
-    before = score_customer(conn, demo_settings, cid, model=model)
+    before, untouched_before = score_customers(conn, demo_settings, [cid, other], model=model)
     version = data_version(conn)
     conn.execute(text(write), {"c": cid})
     assert data_version(conn) == version + 1
-    # the one-read path is off for everybody: the write count moved on
-    assert stored_latest(conn, demo_settings, model.version, other)[0] == {}
-    # untouched customers (and rows a statement rewrote unchanged) still get their stored row, after one load
-    untouched = score_customer(conn, demo_settings, other, model=model)
-    same_result(untouched, score_customer(conn, demo_settings, other, model=model, reuse_stored=False))
+    assert stored_scores(conn, demo_settings, model.version, [cid, other]) == {}
+    # a customer whose rows the write left alone: computed, and equal to the row the nightly stored
+    same_result(untouched_before, score_customer(conn, demo_settings, other, model=model))
     after = score_customer(conn, demo_settings, cid, model=model)
-    assert after["source"] == ("computed" if changes_inputs else "nightly")
+    assert after["source"] == "computed"
     if "outstanding" in write:
         assert after["exposure"] == pytest.approx(2 * before["exposure"])
-    if "DELETE FROM daily_balances" in write:  # the customer's latest day moved back: so does their as_of
+    elif "DELETE FROM daily_balances" in write:  # the customer's latest day moved back: so does their as_of
         assert after["as_of"] == before["as_of"] - timedelta(days=1)
-    # a batch mixes both
-    batch = score_customers(conn, demo_settings, [cid, other], model=model)
-    assert [r["source"] for r in batch] == [after["source"], "nightly"]
+    else:  # rewritten unchanged
+        same_result(before, after)
+    assert [r["source"] for r in score_customers(conn, demo_settings, [cid, other], model=model)] == ["computed"] * 2
 
 
-def test_the_latest_row_is_checked_against_the_day_inputs_and_previous_score_read_now(conn, demo_settings: Settings,
-                                                                                      demo_bank):
-    """The one-customer path's digest check, which reuses the one-statement read instead of a query of its own."""
-    model = load_model(demo_settings, conn)
-    cid, other = sample_ids(conn, demo_bank.as_of, 3)[:2]
-    conn.execute(text("UPDATE data_versions SET version = version + 1 WHERE table_name = 'payments'"))
-    served, row = stored_latest(conn, demo_settings, model.version, cid)
-    assert served == {} and row is not None and not row["is_current"] and row["prev_pd"] is not None
-    as_of, inputs, previous = load_latest_scoring_inputs(conn, cid)
-    same_result(unchanged_latest(conn, demo_settings, row, as_of, inputs, previous)[cid],
-                score_customer(conn, demo_settings, cid, model=model, reuse_stored=False))
-    # another day, another customer's inputs, or no previous score: each alone rejects the row
-    assert unchanged_latest(conn, demo_settings, row, as_of + timedelta(days=1), inputs, previous) == {}
-    assert unchanged_latest(conn, demo_settings, row, as_of, load_latest_scoring_inputs(conn, other)[1],
-                            previous) == {}
-    none = previous.filter_rows(np.zeros(previous.height, dtype=bool))
-    assert unchanged_latest(conn, demo_settings, row, as_of, inputs, none) == {}
-    # and settings other than the run's
-    changed = demo_settings.model_copy(deep=True)
-    changed.scoring = changed.scoring.model_copy(update={"tiers": {"medium": 0.01, "high": 0.02, "critical": 0.03}})
-    assert unchanged_latest(conn, changed, row, as_of, inputs, previous) == {}
-
-
-def test_the_nightly_digest_is_what_loading_the_customer_now_gives(conn, demo_settings: Settings, demo_bank):
-    ids = conn.execute(text("SELECT customer_id FROM risk_scores WHERE as_of = :d AND model_version = :v "
-                            "ORDER BY customer_id LIMIT 40"), {"d": demo_bank.as_of, "v": demo_bank.model_version}
-                       ).scalars().all()
-    stored = dict(conn.execute(text("SELECT customer_id, inputs_digest FROM risk_scores WHERE as_of = :d "
-                                    "AND model_version = :v AND customer_id = ANY(:ids)"),
-                               {"d": demo_bank.as_of, "v": demo_bank.model_version, "ids": ids}).tuples().all())
-    # the nightly read its shards through COPY; one customer is a plain fetch, 40 go through COPY again
-    one = input_digests(load_feature_inputs(conn, demo_bank.as_of, demo_bank.as_of, [ids[0]]))
-    assert [(int(i), int(d)) for i, d in zip(*one, strict=True)] == [(ids[0], stored[ids[0]])]
-    # on demand: numpy Columns, read in one statement with the customer's latest day
-    as_of, inputs, _ = load_latest_scoring_inputs(conn, ids[1])
-    assert as_of == demo_bank.as_of and input_digests(inputs)[1].tolist() == [stored[ids[1]]]
-    many = dict(zip(*(a.tolist() for a in input_digests(load_feature_inputs(conn, demo_bank.as_of, demo_bank.as_of,
-                                                                              ids))), strict=True))
-    assert many == stored and len(set(many.values())) == len(ids)
+def test_what_is_computed_after_a_write_is_what_the_next_nightly_stores(engine: Engine, demo_settings: Settings,
+                                                                        demo_bank):
+    with engine.begin() as c:
+        model = load_model(demo_settings, c)
+        ids = sample_ids(c, demo_bank.as_of, 4)
+        c.execute(text("UPDATE accounts SET outstanding = outstanding * 3 + 100 WHERE customer_id = :c"),
+                  {"c": ids[0]})
+    with engine.connect() as c:
+        computed = score_customers(c, demo_settings, ids, model=model)
+    assert {r["source"] for r in computed} == {"computed"}
+    run_nightly(engine, demo_settings, "system:test")
+    with engine.connect() as c:
+        for now, stored in zip(computed, score_customers(c, demo_settings, ids, model=model), strict=True):
+            same_result(stored, now)
 
 
 def test_settings_other_than_the_run_s_are_not_served(conn, demo_settings: Settings, demo_bank):
@@ -161,7 +132,8 @@ def test_a_new_earlier_run_changes_the_previous_score_so_later_rows_are_recomput
                                                                                    demo_settings: Settings, demo_bank):
     with engine.connect() as c:
         model = load_model(demo_settings, c)
-        assert all(stored_latest(c, demo_settings, model.version, i)[0] for i in sample_ids(c, demo_bank.as_of))
+        ids = sample_ids(c, demo_bank.as_of)
+        assert stored_scores(c, demo_settings, model.version, ids).keys() == set(ids)
     # a run between the last two becomes the latest rows' previous score: their change and urgency are stale
     between = demo_bank.as_of - timedelta(days=3)
     run_nightly(engine, demo_settings, "system:test", between)
@@ -169,24 +141,17 @@ def test_a_new_earlier_run_changes_the_previous_score_so_later_rows_are_recomput
             "AND b.as_of = :b AND b.model_version = r.model_version WHERE r.as_of = :d AND r.model_version = :v AND ")
     params = {"b": between, "d": demo_bank.as_of, "v": model.version}
     with engine.connect() as c:
-        # a customer whose previous score moved: the stored row is stale, whatever its inputs
+        assert stored_scores(c, demo_settings, model.version, ids) == {}
+        # a customer whose previous score moved: computed with the new run's score as the previous one
         moved, moved_pd = c.execute(text(pair + "r.prev_pd IS DISTINCT FROM b.pd ORDER BY 1 LIMIT 1"), params).one()
-        assert stored_latest(c, demo_settings, model.version, moved)[0] == {}
         now = score_customer(c, demo_settings, moved, model=model)
         assert now["source"] == "computed" and now["prev_pd"] == pytest.approx(moved_pd)
-        # one whose previous PD, tier and score came out the same (isotonic steps tie many customers): the stored
-        # row is still exactly what a computation gives, so it is served after the digest check
-        kept = c.execute(text(pair + "r.prev_pd = b.pd AND r.prev_tier = b.tier AND r.score_change = r.score - b.score "
-                                     "ORDER BY 1 LIMIT 1"), params).scalar()
-        if kept is not None:
-            same_result(score_customer(c, demo_settings, kept, model=model),
-                        score_customer(c, demo_settings, kept, model=model, reuse_stored=False))
         # the new run's own rows serve explicit requests for their day, never the default one
         assert score_customer(c, demo_settings, moved, model=model, as_of=between)["source"] == "nightly"
     run_nightly(engine, demo_settings, "system:test")
     with engine.connect() as c:
         assert score_customer(c, demo_settings, moved, model=model)["source"] == "nightly"
-        assert stored_latest(c, demo_settings, model.version, moved)[0]
+        assert stored_scores(c, demo_settings, model.version, ids).keys() == set(ids)
 
 
 def test_truncate_and_copy_count_as_writes(conn: Connection):

@@ -1,54 +1,28 @@
-"""A small generated bank shared by the read-only simulate tests (generated once per session)."""
+"""The session's demo bank (tests/conftest.py) as the simulate tests read it: its generation summary and panel.
+
+The generator's properties are checked on the bank the other tests already build, not on a second one.
+"""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import date, timedelta
-from typing import Any
+from datetime import timedelta
 
 import polars as pl
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, text
 
-from predelinquency.settings import Settings
-from predelinquency.simulate import generate_bank
-
-CUSTOMERS, DAYS, SEED = 400, 180, 11
-
-
-@dataclass
-class Bank:
-    engine: Engine
-    result: dict[str, Any]
-
-    @property
-    def start(self) -> date:
-        return date.fromisoformat(self.result["start_date"])
-
-    @property
-    def end(self) -> date:
-        return date.fromisoformat(self.result["end_date"])
+from tests.support.bank import Bank, DemoBank
+from tests.support.db import cloned_database
 
 
 @pytest.fixture(scope="session")
-def bank(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bank]:
-    """400 customers over 180 days (seed 11), committed to a database of its own."""
-    name = f"pde_bank_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f"CREATE DATABASE {name} TEMPLATE pde_template"))
-    url = make_url(pg_server_url).set(database=name).render_as_string(hide_password=False)
-    engine = create_engine(url)
-    settings = Settings(data_dir=tmp_path_factory.mktemp("bank"), database_url=url)
-    result = generate_bank(engine, settings, customers=CUSTOMERS, days=DAYS, seed=SEED)
-    yield Bank(engine, result)
-    engine.dispose()
-    with admin.connect() as c:
-        c.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
+def bank(pg_server_url: str, demo_bank: DemoBank) -> Iterator[Bank]:
+    """A copy of the demo bank (400 customers over 200 days, seed 3), for tests that read or roll back."""
+    with cloned_database(pg_server_url, demo_bank.template) as url:
+        engine = create_engine(url)
+        yield Bank(engine, demo_bank.generate_summary)
+        engine.dispose()
 
 
 # one row per customer and weekly as_of: the realised label, true_pd, and the 30 days before as_of

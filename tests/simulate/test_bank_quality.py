@@ -4,7 +4,7 @@ payments, and a true_pd that ranks and matches the realised outcomes."""
 import polars as pl
 from sklearn.metrics import roc_auc_score
 
-from .conftest import CUSTOMERS, DAYS, Bank
+from tests.support.bank import CUSTOMERS, DAYS, Bank
 
 
 def test_row_counts_and_shapes(bank: Bank):

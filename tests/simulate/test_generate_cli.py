@@ -3,12 +3,10 @@
 import json
 import sys
 import threading
-import uuid
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from predelinquency import cli as cli_mod
@@ -16,6 +14,7 @@ from predelinquency.errors import Conflict, PdeError
 from predelinquency.settings import Settings
 from predelinquency.simulate import generate as generate_mod
 from predelinquency.simulate import generate_bank, load
+from tests.support.db import cloned_database
 
 SMALL = ["--customers", "100", "--days", "120"]
 _DIGEST = """
@@ -169,16 +168,10 @@ def test_a_worker_failure_stops_the_load_and_leaves_nothing(fresh_settings: Sett
 
 
 def test_an_unmigrated_database_is_explained(pg_server_url: str, fresh_settings: Settings):
-    name = f"pde_empty_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(pg_server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f"CREATE DATABASE {name}"))
-    eng = create_engine(make_url(pg_server_url).set(database=name))
-    try:
-        with pytest.raises(PdeError, match="pde db init"):
-            generate_bank(eng, fresh_settings, customers=10, days=120, seed=1)
-    finally:
-        eng.dispose()
-        with admin.connect() as c:
-            c.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-        admin.dispose()
+    with cloned_database(pg_server_url, template=None) as url:
+        eng = create_engine(url)
+        try:
+            with pytest.raises(PdeError, match="pde db init"):
+                generate_bank(eng, fresh_settings, customers=10, days=120, seed=1)
+        finally:
+            eng.dispose()

@@ -1,1 +1,1 @@
-"""Helpers shared by the test packages: databases, generated banks, feature inputs."""
+"""Helpers shared by the test packages: databases (db), the demo bank (bank), feature inputs and panels, users."""

@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None, *, train_command: Sequence[str]
         import anyio
 
         # request work runs in threads, each on a pooled connection: more threads than pooled connections would
-        # open and close a connection per request (~5 ms each) and fight over the GIL instead of waiting in line
+        # open and close a connection per request and fight over the GIL instead of waiting in line
         anyio.to_thread.current_default_thread_limiter().total_tokens = POOL_SIZE
         if warm_up:
             await anyio.to_thread.run_sync(_warm_up, state)

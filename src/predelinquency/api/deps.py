@@ -2,7 +2,7 @@
 
 Routes are `async def` and hand their blocking work to `await caller.run(fn)`: one thread hop per request, in
 which the API key's user is looked up and `fn(conn, user)` runs on one pooled connection. (Sync dependencies and
-sync routes would cost a hop each, several per request, which on two busy cores added milliseconds.)
+sync routes would cost a hop each, several per request.)
 Work that writes calls `conn.commit()` once the operation succeeded; anything not committed is rolled back when
 the connection goes back to the pool, so a refused or failed request leaves nothing behind. Work that only reads
 goes through `caller.read(fn)`: autocommit, so no BEGIN and ROLLBACK round trips (each statement sees the latest

@@ -61,18 +61,17 @@ def copy_out(conn: Connection, query: str, params: dict | None = None,
     return pl.read_csv(buf, schema_overrides=schema, try_parse_dates=True)
 
 
-# up to this many customers a plain fetch beats COPY (whose CSV round trip costs ~3 ms a table even for one row);
-# beyond it, building Python tuples of ~90 daily rows per customer costs more than the COPY
+# up to this many customers a plain fetch beats COPY (whose CSV round trip has a fixed cost per table, even for
+# one row); beyond it, building Python tuples of ~90 daily rows per customer costs more than the COPY
 FETCH_MAX_CUSTOMERS = 20
 
 
 def customer_filter(ids: Sequence[int] | None, column: str = "customer_id") -> tuple[str, dict]:
     """(SQL condition, its params) selecting these customers (None: every customer), for psycopg's %(name)s style.
 
-    One customer is "= id", not "= ANY(ids)": for a lookup by one customer PostgreSQL runs the scalar
-    condition in a quarter of the time (0.14 against 0.55 ms for the latest-day lookup over 7 partitions).
-    Several carry their bounds too: for a nightly shard (a range of ids) PostgreSQL then reads one index range
-    per partition rather than every row of the window (1.7 against 7–12 s for 50,000 of 1 M customers).
+    One customer is "= id", not "= ANY(ids)": PostgreSQL runs a scalar condition faster than an array one for
+    a lookup by one customer across the partitions. Several carry their bounds too: for a nightly shard (a
+    range of ids) PostgreSQL then reads one index range per partition rather than every row of the window.
     """
     if ids is None:
         return "true", {"ids": None}
@@ -86,7 +85,7 @@ def customer_filter(ids: Sequence[int] | None, column: str = "customer_id") -> t
 
 
 def fetch_all(conn: Connection, query: str, params: dict) -> list[tuple]:
-    """The rows of a small query, straight through psycopg in binary (no SQLAlchemy layer: ~0.25 ms less)."""
+    """The rows of a small query, straight through psycopg in binary (no SQLAlchemy layer in between)."""
     with raw_connection(conn).cursor(binary=True) as cur:
         cur.execute(query, params)
         return cur.fetchall()
@@ -106,7 +105,7 @@ def read_frames(conn: Connection, queries: Sequence[tuple[str, Schema]],
 
     For a few customers the queries go out together in one pipeline: the server runs each while the
     previous result travels back, instead of one round trip after another. Binary results: no float
-    printing on the server nor parsing here (~0.2 ms per 90 daily rows).
+    printing on the server nor parsing here.
     """
     if _is_few(params):
         return [pl.DataFrame(rows, schema=schema, orient="row")
@@ -117,7 +116,8 @@ def read_frames(conn: Connection, queries: Sequence[tuple[str, Schema]],
 def read_columns(conn: Connection, queries: Sequence[tuple[str, Schema]], params: dict) -> list[Table]:
     """Like read_frames, but a few customers' rows come as Columns (numpy arrays), not polars frames.
 
-    What scoring one customer on demand reads: the ~50 columns of its inputs would cost ~1 ms as frames.
+    What scoring one customer on demand reads: as frames, its inputs' ~50 columns would cost more than its
+    whole feature computation (see predelinquency.table).
     """
     if _is_few(params):
         return [Columns.from_rows(rows, schema)

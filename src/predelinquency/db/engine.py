@@ -55,11 +55,10 @@ def start_embedded(pg_dir: Path) -> str:
 
 # Our own embedded server has no replicas and no point-in-time recovery, so it can run with minimal WAL: bulk
 # loads into tables created or truncated in the same transaction (the demo generation, its index builds)
-# then skip WAL entirely: 91 s → 72 s for the default demo (bench/RESULTS.md). A server given by DATABASE_URL
-# is configured by its operator, never by us.
+# then skip WAL entirely. A server given by DATABASE_URL is configured by its operator, never by us.
 # random_page_cost 1.1 is the usual value for SSDs and data that fits in memory (docker-compose.yml gives its
 # server the same). At the default 4 PostgreSQL read the whole 90-day window of a 1 M-customer
-# bank for each nightly shard instead of the shard's index range: 7–12 s against 1.7 s a shard.
+# bank for each nightly shard instead of the shard's index range.
 EMBEDDED_SETTINGS = {"wal_level": "minimal", "max_wal_senders": "0", "random_page_cost": "1.1"}
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
 
+from predelinquency.errors import PdeError
 from predelinquency.settings import REPO_ROOT
 
 log = logging.getLogger(__name__)
@@ -82,3 +83,26 @@ def migrate(engine: Engine, sql_dir: Path = SQL_DIR) -> list[str]:
             )
             done.append(mig.path.name)
     return done
+
+
+def pending(engine: Engine, sql_dir: Path = SQL_DIR) -> list[str]:
+    """Names of the migrations not applied yet; reads only (no table is created on a database never migrated)."""
+    with engine.connect() as conn:
+        if conn.execute(text("SELECT to_regclass('schema_migrations') IS NULL")).scalar():
+            have: set[str] = set()
+        else:
+            have = {v for (v,) in conn.execute(text("SELECT version FROM schema_migrations"))}
+    return [m.path.name for m in discover(sql_dir) if m.version not in have]
+
+
+def ensure_schema(engine: Engine, embedded: bool) -> list[str]:
+    """Brings the schema up to date on our own embedded server (names applied); on a server given by
+    DATABASE_URL, whose schema changes its operator decides, says what to run instead."""
+    missing = pending(engine)
+    if not missing:
+        return []
+    if embedded:
+        log.info("initialising the embedded database: %s", ", ".join(missing))
+        return migrate(engine)
+    raise PdeError(f"the database at DATABASE_URL needs {len(missing)} migration(s) ({missing[0]}"
+                   f"{' …' if len(missing) > 1 else ''}): run `pde db init` first")

@@ -1,12 +1,12 @@
 """The daily rollup: daily_balances recomputed from transactions for a range of days, in SQL.
 
-Rules (the synthetic generator's daily rows follow the same ones, see predelinquency.simulate.daily):
-- a day is the UTC calendar date of `ts`; only `posted` transactions move money, `failed` ones are counted
-  in failed_debits;
+Which transactions each flow column sums or counts is the table predelinquency.domain.daily.FLOWS, from
+which this SQL is generated (the synthetic generator's daily rows, predelinquency.simulate.daily, too). Beyond it:
+- a day is the UTC calendar date of `ts`; only `posted` transactions move money;
 - transactions are current-account movements; a `savings_transfer` is money between the current and the
-  savings account (amount < 0: into savings), so it moves both balances and savings_out is its negation;
-- money out is stored positive; balances are carried from the previous day's row, or from the accounts'
-  opening_balance when there is none (the customer's first rolled-up day);
+  savings account (amount < 0: into savings), so it moves both balances;
+- balances are carried from the previous day's row, or from the accounts' opening_balance when there is
+  none (the customer's first rolled-up day);
 - every customer gets a row for every day, with or without transactions;
 - a refresh may be limited to some customers (an upload of back-dated transactions): the others' rows stay.
 """
@@ -17,46 +17,36 @@ from datetime import date
 
 from sqlalchemy import Connection, text
 
-# (column, SQL aggregate over the day's posted transactions `t`); money out negated to be positive
-_POSTED = "t.status = 'posted'"
-_SUMS = {
-    "inflow": "t.amount > 0",
-    "outflow": "t.amount < 0",
-    "salary_in": "t.category = 'salary'",
-    "transfer_in": "t.category = 'transfer_in'",
-    "lending_app_in": "t.category = 'lending_app_credit'",
-    "essential_out": "t.category IN ('groceries', 'utilities', 'rent', 'transport', 'health')",
-    "discretionary_out": "t.category IN ('dining', 'entertainment', 'shopping', 'travel', 'subscriptions')",
-    "utility_out": "t.category = 'utilities'",
-    "atm_out": "t.category = 'atm_withdrawal'",
-    "gambling_out": "t.category = 'gambling'",
-    "lending_app_out": "t.category = 'lending_app_repayment'",
-    "debt_service_out": "t.category IN ('loan_instalment', 'card_repayment')",
-    "savings_out": "t.category = 'savings_transfer'",
-}
-_NEGATED = {"outflow", "essential_out", "discretionary_out", "utility_out", "atm_out", "gambling_out",
-            "lending_app_out", "debt_service_out", "savings_out"}
-_COUNTS = {
-    "txn_count": _POSTED,
-    "card_count": f"{_POSTED} AND t.channel = 'card'",
-    "online_count": f"{_POSTED} AND t.channel = 'online'",
-    "atm_count": f"{_POSTED} AND t.channel = 'atm'",
-    "gambling_count": f"{_POSTED} AND t.category = 'gambling'",
-    "failed_debits": "t.status = 'failed'",
-}
-COLUMNS = ("customer_id", "day", "balance", "savings_balance", *_SUMS, *_COUNTS)
+from predelinquency.domain.daily import DAILY_COLUMNS, FLOW_COLUMNS, FLOWS, SAVINGS_FLOW, Flow
 
-_flows = ",\n".join(
-    [f"        sum(t.amount) FILTER (WHERE {_POSTED}) AS net"]
-    + [f"        {'-' if c in _NEGATED else ''}sum(t.amount) FILTER (WHERE {_POSTED} AND {cond}) AS {c}"
-       for c, cond in _SUMS.items()]
-    + [f"        count(*) FILTER (WHERE {cond}) AS {c}" for c, cond in _COUNTS.items()]
-)
+
+def _condition(f: Flow) -> str:
+    """The SQL filter selecting a flow's transactions `t` (vocabulary words: constant text)."""
+    parts = [f"t.status = '{f.status}'"]
+    if len(f.categories) == 1:
+        parts.append(f"t.category = '{f.categories[0]}'")
+    elif f.categories:
+        listed = ", ".join(f"'{c}'" for c in f.categories)
+        parts.append(f"t.category IN ({listed})")
+    if f.channel is not None:
+        parts.append(f"t.channel = '{f.channel}'")
+    if f.direction is not None:
+        parts.append("t.amount > 0" if f.direction == "in" else "t.amount < 0")
+    return " AND ".join(parts)
+
+
+def _aggregate(f: Flow) -> str:
+    if f.kind == "count":
+        return f"count(*) FILTER (WHERE {_condition(f)}) AS {f.column}"
+    return f"{'-' if f.negate else ''}sum(t.amount) FILTER (WHERE {_condition(f)}) AS {f.column}"
+
+
+_flows = ",\n".join(["        sum(t.amount) FILTER (WHERE t.status = 'posted') AS net"]
+                     + [f"        {_aggregate(f)}" for f in FLOWS])
 _outputs = ",\n".join(
     ["    (g.balance0 + sum(coalesce(g.net, 0)) OVER w)::float8 AS balance",
-     "    (g.savings0 + sum(coalesce(g.savings_out, 0)) OVER w)::float8 AS savings_balance"]
-    + [f"    coalesce(g.{c}, 0)::float8 AS {c}" for c in _SUMS]
-    + [f"    coalesce(g.{c}, 0)::smallint AS {c}" for c in _COUNTS]
+     f"    (g.savings0 + sum(coalesce(g.{SAVINGS_FLOW}, 0)) OVER w)::float8 AS savings_balance"]
+    + [f"    coalesce(g.{f.column}, 0)::{'smallint' if f.kind == 'count' else 'float8'} AS {f.column}" for f in FLOWS]
 )
 # :lo, :hi and :ids (NULL: every customer) are bound parameters; everything else above is constant text
 ROLLUP_SELECT = f"""
@@ -81,7 +71,7 @@ WITH flows AS (
     WHERE CAST(:ids AS bigint[]) IS NULL OR c.customer_id = ANY(CAST(:ids AS bigint[]))
 ), grid AS (
     SELECT o.customer_id, d.day::date AS day, o.balance0, o.savings0,
-           f.net, {", ".join(f"f.{c}" for c in (*_SUMS, *_COUNTS))}
+           f.net, {", ".join(f"f.{c}" for c in FLOW_COLUMNS)}
     FROM opening o
     CROSS JOIN generate_series(CAST(:lo AS date), CAST(:hi AS date), interval '1 day') AS d(day)
     LEFT JOIN flows f ON f.customer_id = o.customer_id AND f.day = d.day::date
@@ -92,11 +82,11 @@ FROM grid g
 WINDOW w AS (PARTITION BY g.customer_id ORDER BY g.day)
 """
 
-_cols = ", ".join(COLUMNS)
-_updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS[2:])
+_cols = ", ".join(DAILY_COLUMNS)
+_updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in DAILY_COLUMNS[2:])
 _UPSERT = (f"INSERT INTO daily_balances ({_cols})\n{ROLLUP_SELECT}\n"
            f"ON CONFLICT (customer_id, day) DO UPDATE SET {_updates}")
-_distinct = " OR ".join(f"r.{c} IS DISTINCT FROM d.{c}" for c in COLUMNS[2:])
+_distinct = " OR ".join(f"r.{c} IS DISTINCT FROM d.{c}" for c in DAILY_COLUMNS[2:])
 _MISMATCHES = f"""
 WITH r AS ({ROLLUP_SELECT})
 SELECT count(*) FROM r

@@ -25,7 +25,7 @@ _SMALL_BATCH = 32
 
 def _profile(customers: Table, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(declared monthly income, declared salary day) aligned to ids; NaN where unknown."""
-    # Series.to_numpy, not select/cast: a polars query costs ~0.2 ms, too much for one-customer scoring
+    # Series.to_numpy, not select/cast: a polars query's fixed cost outweighs one customer's whole feature work
     pos = index_of(ids, column(customers, "customer_id").astype(np.int64))
     found = pos >= 0
     income = np.full(len(ids), np.nan)
@@ -41,7 +41,7 @@ def _matrix(features: dict[str, np.ndarray], n: int) -> np.ndarray:
         missing = sorted(set(FEATURE_NAMES) - features.keys())
         extra = sorted(features.keys() - set(FEATURE_NAMES))
         raise RuntimeError(f"feature code and registry disagree: missing {missing}, unregistered {extra}")
-    # one concatenate is ~4x cheaper than stacking 175 small arrays one by one
+    # one concatenate instead of stacking 175 small arrays one by one: one call's overhead, not 175
     matrix = np.concatenate([features[name] for name in FEATURE_NAMES]).astype(np.float64, copy=False)
     return matrix.reshape(len(FEATURE_NAMES), n).T
 
@@ -49,7 +49,7 @@ def _matrix(features: dict[str, np.ndarray], n: int) -> np.ndarray:
 def features_frame(ids: np.ndarray, matrix: np.ndarray) -> pl.DataFrame:
     """customer_id plus the features of feature_matrix, as Float64 columns in registry order."""
     if len(ids) < _SMALL_BATCH:
-        # one Series per customer then a transpose: ~10x cheaper than one Series per feature for a few rows
+        # one Series per customer then a transpose: for a few rows, building 175 Series costs far more
         frame = pl.DataFrame(matrix.T, orient="row").transpose(column_names=FEATURE_NAMES)
         return frame.insert_column(0, pl.Series("customer_id", ids.astype(np.int64)))
     data = {"customer_id": ids.astype(np.int64)} | dict(zip(FEATURE_NAMES, matrix.T, strict=True))
@@ -57,15 +57,12 @@ def features_frame(ids: np.ndarray, matrix: np.ndarray) -> pl.DataFrame:
 
 
 def feature_matrix(panel: Panel, as_of: date, customers: Table, accounts: Table, payments: Table, *,
-                   window_days: int = WINDOW_DAYS, grace_days: int = 5) -> np.ndarray:
+                   grace_days: int = 5) -> np.ndarray:
     """(panel customers, registered features) float64 matrix, columns in registry order: see compute_features.
 
     What scoring uses: a frame of 175 columns costs more than the model for one customer.
     """
-    if window_days != WINDOW_DAYS:
-        # names like failed_debits_90d promise a 90-day window; another length needs another feature set
-        raise ValueError(f"features are defined for a {WINDOW_DAYS}-day window; got window_days={window_days}")
-    win = window(panel, as_of, window_days)
+    win = window(panel, as_of, WINDOW_DAYS)
     income, salary_day = _profile(customers, panel.customer_ids)
     pay_day = usual_pay_day(win, salary_day)
     to_payday = days_to_pay_day(win, pay_day)
@@ -81,12 +78,11 @@ def feature_matrix(panel: Panel, as_of: date, customers: Table, accounts: Table,
 
 
 def compute_features(panel: Panel, as_of: date, customers: pl.DataFrame, accounts: pl.DataFrame,
-                     payments: pl.DataFrame, *, window_days: int = WINDOW_DAYS, grace_days: int = 5) -> pl.DataFrame:
+                     payments: pl.DataFrame, *, grace_days: int = 5) -> pl.DataFrame:
     """Every registered feature for each panel customer, from data strictly before as_of (NaN where undefined).
 
     Rows follow panel.customer_ids; customers, accounts and payments may hold other customers and rows
     on or after as_of, which are ignored. grace_days: days after the due date a payment is late, not missed.
     """
     return features_frame(panel.customer_ids,
-                          feature_matrix(panel, as_of, customers, accounts, payments, window_days=window_days,
-                                         grace_days=grace_days))
+                          feature_matrix(panel, as_of, customers, accounts, payments, grace_days=grace_days))

@@ -18,7 +18,7 @@ def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 def nan_to_zero(x: np.ndarray) -> np.ndarray:
-    """x with NaN as 0 (np.nan_to_num costs ~5x more: it also clamps infinities, which features never hold)."""
+    """x with NaN as 0 (cheaper than np.nan_to_num, which also clamps infinities: features never hold any)."""
     return np.where(np.isnan(x), 0.0, x)
 
 
@@ -96,7 +96,7 @@ def drawdowns(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         fall = peak - y
         rel = np.where(peak > 0, fall / np.where(peak > 0, peak, 1.0), 0.0)
         return fall.max(axis=1), np.where(peak[:, -1] > 0, rel.max(axis=1), np.nan)
-    # many customers: a loop over the days is ~5x faster than accumulate along a column-major axis
+    # many customers: a loop over the days beats accumulate along a column-major axis (strided reads)
     peak = y[:, 0].astype(np.float64)
     worst = np.zeros(y.shape[0])
     worst_rel = np.zeros(y.shape[0])

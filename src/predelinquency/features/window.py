@@ -111,7 +111,7 @@ def build_panel(daily: Table, customer_ids: np.ndarray | list[int] | None = None
     """Dense panel of daily_balances rows for customer_ids (default: those in `daily`) over [start, end).
 
     Arrays are column-major (np.asfortranarray layout): each day's values for all customers are
-    contiguous, which makes the per-customer reductions over days vector operations (~10-50x faster).
+    contiguous, which makes the per-customer reductions over days vector operations over contiguous memory.
     """
     cust = column(daily, "customer_id").astype(np.int64) if daily.height else np.zeros(0, np.int64)
     ids = np.unique(cust if customer_ids is None else np.asarray(customer_ids, dtype=np.int64))

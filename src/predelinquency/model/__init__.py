@@ -1,1 +1,2 @@
-"""Model machinery: split, ensemble, calibration, threshold, evaluation, explanations, registry, training."""
+"""Model machinery: split, learners (learners/), ensemble, calibration, threshold, evaluation, explanations
+(shap/), registry, training."""

@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from predelinquency.db.runs import Progress, no_progress
+from predelinquency.domain.daily import WINDOW_DAYS
 from predelinquency.errors import PdeError
 from predelinquency.features.build import compute_features
 from predelinquency.features.window import build_panel
@@ -42,14 +43,14 @@ def snapshot_dates(first_day: date, last_day: date, settings: Settings) -> list[
     """
     f, t = settings.features, settings.training
     newest = last_day - timedelta(days=f.outcome_days + settings.simulation.grace_days - 1)
-    oldest = first_day + timedelta(days=f.window_days)
+    oldest = first_day + timedelta(days=WINDOW_DAYS)
     needed = min_snapshots(settings)
     n = (newest - oldest).days // t.snapshot_every_days + 1 if newest >= oldest else 0
     if n < needed:
-        span = (f.window_days + f.outcome_days + settings.simulation.grace_days
+        span = (WINDOW_DAYS + f.outcome_days + settings.simulation.grace_days
                 + (needed - 1) * t.snapshot_every_days)
         raise PdeError(f"the data covers {first_day} to {last_day} ({(last_day - first_day).days + 1} days); "
-                       f"training needs at least {span} days: {f.window_days} of history, {needed} snapshots "
+                       f"training needs at least {span} days: {WINDOW_DAYS} of history, {needed} snapshots "
                        f"{t.snapshot_every_days} days apart (out-of-time test, gap, training and validation) and "
                        f"{f.outcome_days + settings.simulation.grace_days} of outcome and grace")
     return [newest - timedelta(days=t.snapshot_every_days * k) for k in range(n)][::-1]
@@ -85,7 +86,6 @@ def build_snapshots(daily: pl.DataFrame, customers: pl.DataFrame, accounts: pl.D
     frames: list[pl.DataFrame] = []
     for i, as_of in enumerate(dates):
         feats = compute_features(panel, as_of, customers, accounts, payments,
-                                 window_days=settings.features.window_days,
                                  grace_days=settings.simulation.grace_days)
         labels = outcome_labels(payments, as_of, settings.features.outcome_days)
         frames.append(feats.join(labels, on="customer_id", how="inner")

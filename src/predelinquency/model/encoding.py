@@ -1,7 +1,7 @@
 """Feature table → one float matrix: numbers as they are (NaN kept), categories as ordinal codes (unknown → NaN).
 
-All three learners read this matrix; CatBoost gets its categorical columns decoded back to strings so it can use
-its native ordered target statistics. An unseen category is treated as missing by every learner alike.
+All the learners read this matrix (CatBoost decodes its categorical columns back to strings, see
+learners/catboost.py). An unseen category is treated as missing by every learner alike.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import polars as pl
 
 from predelinquency.errors import PdeError
 
-MISSING = "__missing__"
 # an ndarray is a matrix already in the encoder's column order (numeric models only): what scoring passes
 Table = pd.DataFrame | pl.DataFrame | Mapping[str, Any] | np.ndarray
 
@@ -109,7 +108,7 @@ class TableEncoder:
             self.check_columns(X.columns)
             block = X.select(pl.col(self.feature_names_))  # one expression, not one per name
             if all(t.is_numeric() or t == pl.Boolean for t in block.dtypes):
-                # straight from polars: a pandas round trip costs ~8 ms for one customer's 175 columns
+                # straight from polars: a pandas round trip costs more than the rest of a customer's scoring
                 return block.cast(pl.Float64).to_numpy().astype(np.float64, copy=False)
         df = to_pandas(X)
         self.check_columns(df.columns)
@@ -151,22 +150,4 @@ class TableEncoder:
                     out[0, j] = float(v)
                 except (TypeError, ValueError):
                     raise PdeError(f"column `{name}` must be numeric, got {v!r}") from None
-        return out
-
-    def catboost_frame(self, Xe: np.ndarray) -> pd.DataFrame | np.ndarray:
-        """CatBoost's input: categorical codes decoded to strings (NaN → MISSING).
-
-        A DataFrame for many rows (typed columns, compact); an object array for a few rows, where building
-        the DataFrame would cost more than CatBoost's prediction itself.
-        """
-        small = len(Xe) <= 64
-        out: pd.DataFrame | np.ndarray = Xe.astype(object) if small else pd.DataFrame(Xe, columns=self.feature_names_)
-        for j, name in zip(self.categorical_index_, self.categorical_, strict=True):
-            labels = np.array([*self.categories_[name], MISSING], dtype=object)
-            codes = Xe[:, j]
-            decoded = labels[np.where(np.isnan(codes), len(labels) - 1, codes).astype(np.int64)]
-            if small:
-                out[:, j] = decoded  # type: ignore[index]
-            else:
-                out[name] = decoded  # type: ignore[index]
         return out

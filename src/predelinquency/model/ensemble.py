@@ -3,7 +3,8 @@
 Why log-odds and not probabilities: each learner's native SHAP values are additive in log-odds, so the weighted
 sum of margins is explained exactly by the weighted sum of contributions — reason codes add up to the score the
 officer sees. Averaging probabilities would break that additivity. The combination is calibrated afterwards
-(calibration.py), so the scale of the summed margins does not matter for the PD.
+(calibration.py), so the scale of the summed margins does not matter for the PD; calibration is monotone, so a
+feature that raises the log-odds raises the PD. The learners themselves are in learners/, one class each.
 """
 
 from __future__ import annotations
@@ -17,17 +18,15 @@ from scipy.optimize import minimize
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from predelinquency.model import learners as L
-from predelinquency.model import pathshap
+from predelinquency.errors import PdeError
 from predelinquency.model.encoding import Table, TableEncoder, to_pandas
-from predelinquency.model.oblivious import ObliviousShap
-from predelinquency.model.pathshap import PathShap
+from predelinquency.model.learners import LEARNERS, FitData, Learner
 from predelinquency.model.resample import smote
 from predelinquency.model.search import search
 
 log = logging.getLogger(__name__)
 
-DEFAULT_WEIGHTS = {"catboost": 0.6, "xgboost": 0.2, "lightgbm": 0.2}
+DEFAULT_WEIGHTS = {name: learner.weight for name, learner in LEARNERS.items()}
 # the search runs on at most this many training rows (stratified sample); the final fit uses them all
 SEARCH_MAX_ROWS = 200_000
 
@@ -74,12 +73,9 @@ class RiskEnsemble(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def _data(self, Xe: np.ndarray, y: np.ndarray | None = None, catboost: bool | None = None) -> L.FitData:
-        """FitData for the learners (CatBoost's string frame only when CatBoost takes part)."""
-        if catboost is None:
-            catboost = "catboost" in self.learners_
-        cb = self.encoder_.catboost_frame(Xe) if catboost else None
-        return L.FitData(Xe, y if y is not None else np.zeros(len(Xe)), self.encoder_.categorical_index_, cb)
+    def _data(self, Xe: np.ndarray, y: np.ndarray | None = None) -> FitData:
+        """The learners' input for an encoded matrix."""
+        return FitData(Xe, y, self.encoder_)
 
     def fit(self, X: Table, y: npt.ArrayLike, X_val: Table | None = None,
             y_val: npt.ArrayLike | None = None) -> RiskEnsemble:
@@ -87,12 +83,13 @@ class RiskEnsemble(ClassifierMixin, BaseEstimator):
         if self.imbalance not in ("class_weights", "smote"):
             raise ValueError(f"imbalance must be 'class_weights' or 'smote', not {self.imbalance!r}")
         config = dict(self.weights or DEFAULT_WEIGHTS)
-        unknown = set(config) - set(L.LEARNERS)
+        unknown = set(config) - set(LEARNERS)
         if unknown:
-            raise ValueError(f"unknown learners: {sorted(unknown)}")
+            raise PdeError(f"training.ensemble_weights names unknown learners {sorted(unknown)}; "
+                           f"the learners are {', '.join(LEARNERS)}")
         has_val = X_val is not None and y_val is not None
         # fitting weights needs every learner; otherwise a learner weighted 0 is not trained at all
-        active = [n for n in L.LEARNERS if (self.fit_weights and has_val) or config.get(n, 0) > 0]
+        active = [n for n in LEARNERS if (self.fit_weights and has_val) or config.get(n, 0) > 0]
 
         df = to_pandas(X)
         self.encoder_ = TableEncoder().fit(df)
@@ -106,31 +103,29 @@ class RiskEnsemble(ClassifierMixin, BaseEstimator):
             self.pos_weight_ = 1.0
         else:
             self.pos_weight_ = float((yy == 0).sum() / max((yy == 1).sum(), 1))
-        cb = "catboost" in active
-        train = self._data(Xe, yy, cb)
-        val = self._data(self.encoder_.transform(X_val), np.asarray(y_val, dtype=np.int64), cb) if has_val else None
+        train = self._data(Xe, yy)
+        val = self._data(self.encoder_.transform(X_val), np.asarray(y_val, dtype=np.int64)) if has_val else None
 
         user = self.params or {}
-        self.learners_: dict[str, Any] = {}
+        self.learners_: dict[str, Learner] = {}
         self.params_: dict[str, dict[str, Any]] = {}
         self.search_: dict[str, list[dict[str, Any]]] = {}
-        kw = {"pos_weight": self.pos_weight_, "seed": self.random_state, "n_jobs": self.n_jobs}
+        kw = {"pos_weight": self.pos_weight_, "random_state": self.random_state, "n_jobs": self.n_jobs}
         for name in active:
-            params = {**L.DEFAULTS[name], **user.get(name, {})}
+            learner = LEARNERS[name]
             if val is not None and self.search_iterations > 1:
                 idx = _stratified_sample(yy, SEARCH_MAX_ROWS, self.random_state)
-                sub = train if len(idx) == len(yy) else self._data(Xe[idx], yy[idx], cb)
-                params, model, self.search_[name] = search(name, sub, val, self.search_iterations, **kw)
+                sub = train if len(idx) == len(yy) else self._data(Xe[idx], yy[idx])
+                params, fitted, self.search_[name] = search(learner, sub, val, self.search_iterations, **kw)
                 if sub is not train:
-                    model = L.fit_learner(name, params, train, val, **kw)
+                    fitted = learner(params, **kw).fit(train, val)
             else:
-                model = L.fit_learner(name, params, train, val, **kw)
-            self.learners_[name] = model
-            # tree count fixed at the early-stopped optimum: refits without validation (CV) reuse it
-            self.params_[name] = {**params, L.TREES_KEY[name]: L.n_trees(name, model)}
+                fitted = learner(user.get(name), **kw).fit(train, val)
+            self.learners_[name] = fitted
+            self.params_[name] = fitted.params_
 
         if self.fit_weights and val is not None:
-            w = fit_weights(np.column_stack([L.margin(n, self.learners_[n], val) for n in active]), val.y)
+            w = fit_weights(np.column_stack([self.learners_[n].margin(val) for n in active]), val.y)
             self.weights_ = {n: float(v) for n, v in zip(active, w, strict=True)}
         else:
             total = sum(config.get(n, 0) for n in active)
@@ -140,7 +135,7 @@ class RiskEnsemble(ClassifierMixin, BaseEstimator):
     def learner_margins(self, X: Table) -> dict[str, np.ndarray]:
         """Each learner's log-odds per row."""
         data = self._data(self.encoder_.transform(X))
-        return {n: L.margin(n, m, data) for n, m in self.learners_.items()}
+        return {n: learner.margin(data) for n, learner in self.learners_.items()}
 
     def decision_function(self, X: Table) -> np.ndarray:
         """The ensemble's log-odds per row (uncalibrated)."""
@@ -156,38 +151,24 @@ class RiskEnsemble(ClassifierMixin, BaseEstimator):
         return (self.decision_function(X) >= 0).astype(np.int64)
 
     def contributions(self, X: Table, approximate: bool = False) -> np.ndarray:
-        """(n, p + 1) SHAP values in log-odds, last column the expected value; each row sums to decision_function."""
-        Xe = self.encoder_.transform(X)
-        tables = {} if approximate else {n: t for n, t in self._shap_tables().items()
-                                         if t is not None and (t.for_batches or len(Xe) <= L.SMALL)}
-        data = self._data(Xe, catboost="catboost" in self.learners_ and "catboost" not in tables)
-        total = np.zeros((len(Xe), Xe.shape[1] + 1))
-        for n, m in self.learners_.items():
-            own = tables[n].contributions(Xe) if n in tables else L.contributions(n, m, data, approximate)
-            total += self.weights_[n] * own
+        """(n, p + 1) SHAP values in log-odds, last column the expected value; each row sums to decision_function.
+
+        The weighted sum of each learner's exact TreeSHAP (approximate: path attribution, see Learner.contributions).
+        """
+        data = self._data(self.encoder_.transform(X))
+        total = np.zeros((len(data.X), data.X.shape[1] + 1))
+        for n, learner in self.learners_.items():
+            total += self.weights_[n] * learner.contributions(data, approximate)
         return total
 
     def prepare_explanations(self) -> None:
-        """Builds the learners' SHAP tables now rather than on the first explanation."""
-        self._shap_tables()
+        """Builds (and checks) the learners' SHAP tables now rather than on the first explanation."""
+        for learner in self.learners_.values():
+            learner.shap_table()
 
-    def _shap_tables(self) -> dict[str, ObliviousShap | PathShap | None]:
-        """Each learner's precomputed exact TreeSHAP tables, built on first use (None: the library computes).
-
-        Same values as the libraries' own TreeSHAP, without their per-call set-up: CatBoost redoes its
-        per-leaf precomputation on every call (~2.3 ms) and XGBoost needs a DMatrix (~0.2–0.6 ms) even for
-        one row. CatBoost's and XGBoost's serve every batch size, so a stored nightly reason and an
-        on-demand one are computed alike; LightGBM's a few rows (PathShap.for_batches says why).
-        """
-        if not hasattr(self, "_tables_"):
-            builders = {"catboost": lambda m: ObliviousShap.from_catboost(m),
-                        "xgboost": lambda m: pathshap.from_xgboost(m, L.xgb_range(m)),
-                        "lightgbm": lambda m: pathshap.from_lightgbm(m, L.lgb_iterations(m))}
-            self._tables_ = {n: builders[n](m) for n, m in self.learners_.items()}
-        return self._tables_
-
-    def __getstate__(self) -> dict[str, Any]:
-        # the tables are derived from the fitted learners: rebuilt after loading, never stored in an artifact
-        state = super().__getstate__()
-        state.pop("_tables_", None)
-        return state
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # artifacts saved before the learner classes hold the libraries' fitted models themselves: wrap them
+        for name, model in state.get("learners_", {}).items():
+            if not isinstance(model, Learner):
+                state["learners_"][name] = LEARNERS[name].wrap(model, state["params_"][name])
+        super().__setstate__(state)

@@ -40,8 +40,8 @@ class PDModel:
         return self.ensemble.encoder_.numeric_
 
     def prepare_explanations(self) -> None:
-        """Builds what explaining needs once per model (CatBoost's per-leaf SHAP tables: up to ~1.5 s for 500
-        depth-8 trees), so that a server pays it when it loads the model rather than on a request."""
+        """Builds and checks the learners' SHAP tables once per model, so that a server pays for them when it
+        loads the model rather than on a request."""
         self.ensemble.prepare_explanations()
 
     def log_odds(self, X: Table) -> np.ndarray:
@@ -59,8 +59,8 @@ class PDModel:
     def explain(self, X: Table, approximate: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """(calibrated PD, (n, p) contributions) in one pass: the log-odds are the contributions' row sums.
 
-        approximate=True trades exact TreeSHAP for path attribution (see learners.contributions): same PD,
-        a few ms less per customer; keep the default wherever reasons are stored or compared.
+        approximate=True trades exact TreeSHAP for path attribution (see Learner.contributions): the same PD,
+        cheaper where a learner has no table of ours; keep the default wherever reasons are stored or compared.
         """
         full = self.ensemble.contributions(X, approximate)
         return self.calibrator.predict(full.sum(axis=1)), full[:, :-1]

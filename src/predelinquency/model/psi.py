@@ -14,6 +14,9 @@ import numpy.typing as npt
 # an empty bin would make ln(actual/expected) infinite; this floor is the usual convention
 _FLOOR = 1e-4
 PsiBand = Literal["stable", "watch", "retrain"]
+# the usual PSI bands: below WATCH_FROM stable, up to RETRAIN_ABOVE watch, above it retrain
+WATCH_FROM = 0.1
+RETRAIN_ABOVE = 0.25
 
 
 def _as_float(values: npt.ArrayLike) -> np.ndarray:
@@ -65,8 +68,8 @@ def psi(baseline: dict[str, Any], values: npt.ArrayLike) -> float:
 
 def psi_band(value: float) -> PsiBand:
     """'stable' below 0.1, 'watch' from 0.1 to 0.25, 'retrain' above 0.25."""
-    if value < 0.1:
+    if value < WATCH_FROM:
         return "stable"
-    if value <= 0.25:
+    if value <= RETRAIN_ABOVE:
         return "watch"
     return "retrain"

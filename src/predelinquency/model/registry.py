@@ -22,6 +22,7 @@ import joblib
 from sqlalchemy import Connection, text
 
 from predelinquency.errors import NotFound, PdeError
+from predelinquency.model.learners import LEARNERS
 from predelinquency.model.pd_model import PDModel
 from predelinquency.settings import Settings
 
@@ -63,12 +64,9 @@ def _sha256(path: Path) -> str:
 
 def _library_versions() -> dict[str, str]:
     """Versions of the libraries whose pickles are in the artifact: loading needs the same ones."""
-    import catboost
-    import lightgbm
     import sklearn
-    import xgboost
 
-    return {"catboost": catboost.__version__, "xgboost": xgboost.__version__, "lightgbm": lightgbm.__version__,
+    return {**{name: learner.library_version() for name, learner in LEARNERS.items()},
             "scikit-learn": sklearn.__version__}
 
 

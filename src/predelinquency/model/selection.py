@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from predelinquency.model import learners as L
 from predelinquency.model.encoding import TableEncoder
+from predelinquency.model.learners import FitData, LightGBMLearner
 
 
 def select_features(X_train: pd.DataFrame, y_train: np.ndarray, X_val: pd.DataFrame, y_val: np.ndarray,
@@ -24,16 +24,15 @@ def select_features(X_train: pd.DataFrame, y_train: np.ndarray, X_val: pd.DataFr
     if max_features <= 0 or len(columns) <= max_features:
         return columns, {"method": "none", "from": len(columns), "kept": len(columns)}
     enc = TableEncoder().fit(X_train)
-    tr = L.FitData(enc.transform(X_train), y_train, enc.categorical_index_)
-    va = L.FitData(enc.transform(X_val), y_val, enc.categorical_index_)
+    tr = FitData(enc.transform(X_train), y_train, enc)
+    va = FitData(enc.transform(X_val), y_val, enc)
     pos_weight = float((y_train == 0).sum() / max((y_train == 1).sum(), 1))
-    model = L.fit_learner("lightgbm", L.DEFAULTS["lightgbm"], tr, va, pos_weight=pos_weight, seed=seed,
-                          n_jobs=n_jobs)
-    gain = model.booster_.feature_importance("gain", iteration=model.best_iteration_ or None)
+    model = LightGBMLearner(pos_weight=pos_weight, random_state=seed, n_jobs=n_jobs).fit(tr, va)
+    gain = model.gain()
     # ties (e.g. never-used columns at 0) keep the original order: a stable sort on the negated gain
     order = np.argsort(-gain, kind="stable")[:max_features]
     kept_encoded = {enc.feature_names_[i] for i in order}
     kept = [c for c in columns if c in kept_encoded]
     dropped_unused = int((gain == 0).sum())
     return kept, {"method": "lightgbm gain", "from": len(columns), "kept": len(kept),
-                  "unused_columns": dropped_unused, "trees": L.n_trees("lightgbm", model)}
+                  "unused_columns": dropped_unused, "trees": model.n_trees_}

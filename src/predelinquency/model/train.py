@@ -25,10 +25,10 @@ from predelinquency.model.calibration import Calibrator
 from predelinquency.model.encoding import Table, TableEncoder, to_pandas
 from predelinquency.model.ensemble import RiskEnsemble
 from predelinquency.model.evaluate import auc, evaluate, expected_calibration_error
-from predelinquency.model.explain import global_importance
 from predelinquency.model.pd_model import PDModel
 from predelinquency.model.psi import baseline_bins
 from predelinquency.model.selection import select_features
+from predelinquency.model.shap.importance import global_importance
 from predelinquency.model.threshold import bayes_threshold, best_threshold
 from predelinquency.settings import Settings
 

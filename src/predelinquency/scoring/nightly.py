@@ -12,35 +12,24 @@ import logging
 import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import polars as pl
 from sqlalchemy import Connection, Engine, text
 
-from predelinquency.db.bulk import copy_in, customer_filter, read_columns, read_frames, read_one_statement
-from predelinquency.db.inputs import FeatureInputs, feature_input_queries, feature_inputs, input_queries
+from predelinquency.db.bulk import copy_in
+from predelinquency.db.inputs import load_scoring_inputs
 from predelinquency.db.rollup import latest_data_day, refresh_daily_balances
 from predelinquency.db.runs import RunRecorder, recorded_run
-from predelinquency.domain.daily import WINDOW_DAYS
 from predelinquency.errors import PdeError
-from predelinquency.features.build import feature_matrix
-from predelinquency.features.registry import FEATURE_NAMES
-from predelinquency.features.window import build_panel
 from predelinquency.model.drift import DriftAccumulator
 from predelinquency.model.pd_model import PDModel
 from predelinquency.model.registry import load_model
-from predelinquency.scoring.decide import as_frame, decide
-from predelinquency.scoring.stored import (
-    PREVIOUS_LOOKBACK_DAYS,
-    bump_score_history,
-    data_version,
-    input_digests,
-    settings_digest,
-)
+from predelinquency.scoring.compute import score_ids
+from predelinquency.scoring.decide import as_frame
+from predelinquency.scoring.stored import bump_score_history, data_version, settings_digest
 from predelinquency.settings import Settings
-from predelinquency.table import Schema, Table
 
 log = logging.getLogger(__name__)
 # memory per shard grows with customers × 90 days × ~20 daily columns: cap a shard at this many customers
@@ -69,7 +58,7 @@ def bring_rollup_up_to_date(conn: Connection) -> tuple[int, date | None]:
     """
     last_daily = latest_data_day(conn)
     # only days after the rollup's last: partition pruning then skips every month already rolled up (asking
-    # from its last day itself scanned that month's index, 115 s for 1 M customers on a cold cache)
+    # from its last day itself scanned that month's whole index)
     last_txn = conn.execute(text(
         "SELECT max(ts)::date FROM transactions WHERE ts >= COALESCE(CAST(:d AS date) + 1, DATE '1900-01-01')"),
         {"d": last_daily}).scalar()
@@ -84,8 +73,8 @@ def shard_bounds(conn: Connection, n_shards: int) -> list[tuple[int, int]]:
     """(first, last) customer id of each shard: contiguous ranges of the active customers, equal in size.
 
     Ranges rather than hash buckets: the inputs are keyed (customer_id, day), so a range is one index range
-    per partition. A hash bucket's rows are spread over every page, and with 1 M customers each of 20 shards
-    read the whole 90-day window (16 GB) to keep its twentieth (bench/RESULTS.md).
+    per partition. A hash bucket's rows are spread over every page: each shard would read the whole 90-day
+    window to keep its own share (bench/RESULTS.md).
     """
     rows = conn.execute(text(
         "SELECT min(customer_id), max(customer_id) FROM (SELECT customer_id, ntile(:n) OVER (ORDER BY customer_id) "
@@ -100,96 +89,6 @@ def shard_customer_ids(conn: Connection, bounds: tuple[int, int]) -> np.ndarray:
     return np.asarray(ids, dtype=np.int64)
 
 
-_PREVIOUS_SCHEMA = {"customer_id": pl.Int64(), "prev_pd": pl.Float64(), "prev_tier": pl.String(),
-                    "prev_score": pl.Float64()}
-
-
-def _previous_query(only: str, as_of: str = "%(d)s") -> tuple[str, Schema]:
-    """Each customer's latest score before as_of (SQL; within %(back)s days), for the customers `only` selects."""
-    return ("SELECT DISTINCT ON (customer_id) customer_id, pd AS prev_pd, tier AS prev_tier, score AS prev_score "
-            f"FROM risk_scores WHERE as_of < {as_of} AND as_of >= {as_of} - %(back)s AND {only} "
-            "ORDER BY customer_id, as_of DESC, created_at DESC", _PREVIOUS_SCHEMA)
-
-
-def load_scoring_inputs(conn: Connection, as_of: date, customer_ids: list[int], on_demand: bool = False
-                        ) -> tuple[FeatureInputs, Table]:
-    """(feature inputs, previous scores) of these customers at as_of: for a few customers, one round trip.
-
-    on_demand: a few customers' rows come as Columns rather than frames (see features/table.py).
-    """
-    queries, params = feature_input_queries(as_of, as_of, customer_ids)
-    only, _ = customer_filter(customer_ids)
-    read = read_columns if on_demand else read_frames
-    frames = read(conn, [*queries, _previous_query(only)], params | {"d": as_of, "back": PREVIOUS_LOOKBACK_DAYS})
-    return feature_inputs(frames, params), frames[4]
-
-
-# the day after the customer's latest data, computed once in the statement that reads at it
-_LATEST_AS_OF = "(SELECT as_of FROM latest)"
-
-
-def load_latest_scoring_inputs(conn: Connection, customer_id: int
-                               ) -> tuple[date | None, FeatureInputs, Table] | None:
-    """(as_of, feature inputs, previous scores) of one customer at the day after their latest data.
-
-    None when the customer is unknown; as_of None when they have no daily data yet. One statement: the
-    latest-day lookup and the five reads of load_scoring_inputs cost one round trip, not two.
-    """
-    only, params = customer_filter([customer_id])
-    queries = [*input_queries(only, f"{_LATEST_AS_OF} - %(window)s", _LATEST_AS_OF, _LATEST_AS_OF),
-               _previous_query(only, _LATEST_AS_OF)]
-    latest = f"SELECT max(day) + 1 AS as_of FROM daily_balances WHERE {only}"
-    as_of, tables = read_one_statement(conn, f"WITH latest AS MATERIALIZED ({latest})", _LATEST_AS_OF, queries,
-                                       params | {"window": WINDOW_DAYS, "back": PREVIOUS_LOOKBACK_DAYS})
-    daily, customers, accounts, payments, previous = tables
-    if customers.height == 0:
-        return None
-    start = as_of - timedelta(days=WINDOW_DAYS) if as_of is not None else None
-    return as_of, FeatureInputs(daily=daily, customers=customers, accounts=accounts, payments=payments,
-                                start=start, end=as_of), previous
-
-
-_REGISTRY_POSITION = {name: i for i, name in enumerate(FEATURE_NAMES)}
-
-
-def model_columns(model: PDModel) -> np.ndarray:
-    """Positions of the model's features among the registered ones; PdeError when this code lacks one."""
-    try:
-        return _positions(tuple(model.feature_names))
-    except KeyError:
-        missing = [n for n in model.feature_names if n not in _REGISTRY_POSITION]
-        raise PdeError(f"model {model.version} needs features this code does not compute: "
-                       f"{', '.join(missing[:5])}") from None
-
-
-@lru_cache(maxsize=16)
-def _positions(names: tuple[str, ...]) -> np.ndarray:
-    """Registry positions of these names (KeyError for an unknown one), computed once per feature list
-    (read-only: the result is shared)."""
-    out = np.array([_REGISTRY_POSITION[n] for n in names], dtype=np.int64)
-    out.flags.writeable = False
-    return out
-
-
-def score_ids(conn: Connection, settings: Settings, model: PDModel, as_of: date, customer_ids: np.ndarray,
-              loaded: tuple[FeatureInputs, Table] | None = None
-              ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """(decide's columns, every registered feature's values by name) for these customers at as_of.
-
-    loaded: load_scoring_inputs of exactly these customers (default: loaded here).
-    """
-    inputs, previous = loaded or load_scoring_inputs(conn, as_of, customer_ids.tolist())
-    panel = build_panel(inputs.daily, customer_ids)
-    matrix = feature_matrix(panel, as_of, inputs.customers, inputs.accounts, inputs.payments,
-                            window_days=settings.features.window_days, grace_days=settings.simulation.grace_days)
-    X = matrix[:, model_columns(model)]
-    pd_, contrib = model.explain(X)
-    by_name = dict(zip(FEATURE_NAMES, matrix.T, strict=True))
-    decided = decide(panel.customer_ids, pd_, contrib, X, model.feature_names, by_name, inputs.accounts,
-                     previous, as_of, settings)
-    return decided, by_name
-
-
 def _score_shard(conn: Connection, settings: Settings, model: PDModel, as_of: date, bounds: tuple[int, int],
                  run_id: int, version_now: int, at_latest: bool, drift: DriftAccumulator) -> pl.DataFrame:
     """Scores the shard of the active customers within bounds and COPYs its rows; returns the rows written.
@@ -202,15 +101,12 @@ def _score_shard(conn: Connection, settings: Settings, model: PDModel, as_of: da
     inputs, previous = load_scoring_inputs(conn, as_of, ids.tolist())
     decided, features = score_ids(conn, settings, model, as_of, ids, (inputs, previous))
     rows = as_frame(decided)
-    # what lets later requests reuse the row (scoring/stored.py): the write count, the digest of the rows
-    # scored, and each customer's latest data day (as_of - 1 makes it their default-as_of score; unknown in a
-    # backfill, whose window ends before the customer's real latest data)
+    # what lets later requests reuse the row (scoring/stored.py): the write count and each customer's latest
+    # data day (as_of - 1 makes it their default-as_of score; unknown in a backfill, whose window ends before
+    # the customer's real latest data)
     last = (inputs.daily.group_by("customer_id").agg(pl.col("day").max().alias("last_data_day")) if at_latest
             else pl.DataFrame({"customer_id": ids, "last_data_day": pl.Series([None] * len(ids), dtype=pl.Date)}))
-    digest_ids, digests = input_digests(inputs)
     rows = (rows.join(last, on="customer_id", how="left", maintain_order="left")
-            .join(pl.DataFrame({"customer_id": digest_ids, "inputs_digest": digests}), on="customer_id", how="left",
-                  maintain_order="left")
             .with_columns(pl.lit(as_of).alias("as_of"), pl.lit(model.version).alias("model_version"),
                           pl.lit(run_id).alias("batch_run_id"), pl.lit(version_now).alias("data_version")))
     copy_in(conn, "risk_scores", rows)

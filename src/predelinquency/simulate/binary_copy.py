@@ -1,8 +1,8 @@
 """PostgreSQL binary COPY payloads built with numpy, for the generator's big tables.
 
 Numeric columns have a fixed width (ints, floats, dates, timestamps, numeric with 2 decimals), so a whole
-payload is one structured numpy array: no per-row Python and no text parsing on the server, which halves the
-server's COPY time for daily_balances compared with CSV (measured in bench/RESULTS.md). Text columns drawn
+payload is one structured numpy array: no per-row Python, and the server parses no text (for daily_balances,
+mostly floats, parsing is most of what a CSV COPY costs the server). Text columns drawn
 from a small vocabulary (`Vocabulary`) get a slot as wide as the longest label; the unused tail of each slot is
 cut out of the bytes afterwards with one boolean mask, so rows keep their own order whatever their text.
 """

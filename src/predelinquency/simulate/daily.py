@@ -1,62 +1,54 @@
-"""daily_balances rows computed from a chunk's own transaction arrays, with exactly the rules of the SQL
-rollup (predelinquency.db.rollup): posted money only, money out positive, balances carried from the
-opening balances. Amounts are summed in integer cents so both paths give identical doubles."""
+"""daily_balances rows computed from a chunk's own transaction arrays by the rules of the SQL rollup
+(predelinquency.db.rollup), both built from predelinquency.domain.daily.FLOWS. Amounts are summed in integer
+cents so both paths give identical doubles."""
 
 from __future__ import annotations
 
 import numpy as np
 import polars as pl
 
-from predelinquency.domain.daily import DAILY_COLUMNS
-from predelinquency.simulate.events import CAT, CATEGORIES, CH, DEBT_SERVICE, DISCRETIONARY, ESSENTIAL, Events
+from predelinquency.domain.daily import COUNT_COLUMNS, DAILY_COLUMNS, FLOWS, SAVINGS_FLOW, Flow
+from predelinquency.simulate.events import CAT, CATEGORIES, CH, Events
+
+
+def _matching(ev: Events, f: Flow) -> np.ndarray | None:
+    """Which events a flow's categories, channel and direction select (None: all); status aside."""
+    mask = None
+    if f.categories:
+        lut = np.zeros(len(CATEGORIES), bool)
+        lut[[CAT[c] for c in f.categories]] = True
+        mask = lut[ev.cat]
+    if f.channel is not None:
+        mask = (ev.chan == CH[f.channel]) if mask is None else mask & (ev.chan == CH[f.channel])
+    if f.direction is not None:
+        sign = (ev.cents > 0) if f.direction == "in" else (ev.cents < 0)
+        mask = sign if mask is None else mask & sign
+    return mask
 
 
 def daily_arrays(ev: Events, n: int, days: int, current_open: np.ndarray,
                  savings_open: np.ndarray) -> dict[str, np.ndarray]:
-    """Column name -> (n, days) array: end-of-day balances and flows in cents, and counts."""
+    """Column name -> (n, days) int64 array: end-of-day balances and flows in cents, and counts."""
     size = n * days
     key = ev.cust.astype(np.int64) * days + ev.day
-    posted = ~ev.failed
-    cents = np.where(posted, ev.cents, 0).astype(np.float64)
-    cat = ev.cat
+    status = {"posted": ~ev.failed, "failed": ev.failed}
+    posted_cents = np.where(ev.failed, 0.0, ev.cents.astype(np.float64))  # only posted money moves
 
-    def total(categories: tuple[int, ...] | None = None, sign: int = 1, where: np.ndarray | None = None) -> np.ndarray:
-        w = cents
-        if categories is not None:
-            lut = np.zeros(len(CATEGORIES), bool)
-            lut[list(categories)] = True
-            w = np.where(lut[cat], w, 0.0)
-        if where is not None:
-            w = np.where(where, w, 0.0)
-        return (sign * np.bincount(key, weights=w, minlength=size).reshape(n, days)).astype(np.int64)
+    def per_day(weights: np.ndarray) -> np.ndarray:
+        return np.bincount(key, weights=weights, minlength=size).reshape(n, days).astype(np.int64)
 
-    def count(mask: np.ndarray) -> np.ndarray:
-        return np.bincount(key, weights=mask, minlength=size).reshape(n, days).astype(np.int64)
-
-    savings = total((CAT["savings_transfer"],))
-    out = {
-        "balance": current_open[:, None] + np.cumsum(total(), axis=1),
-        "savings_balance": savings_open[:, None] - np.cumsum(savings, axis=1),
-        "inflow": total(where=cents > 0),
-        "outflow": total(sign=-1, where=cents < 0),
-        "salary_in": total((CAT["salary"],)),
-        "transfer_in": total((CAT["transfer_in"],)),
-        "lending_app_in": total((CAT["lending_app_credit"],)),
-        "essential_out": total(ESSENTIAL, -1),
-        "discretionary_out": total(DISCRETIONARY, -1),
-        "utility_out": total((CAT["utilities"],), -1),
-        "atm_out": total((CAT["atm_withdrawal"],), -1),
-        "gambling_out": total((CAT["gambling"],), -1),
-        "lending_app_out": total((CAT["lending_app_repayment"],), -1),
-        "debt_service_out": total(DEBT_SERVICE, -1),
-        "savings_out": -savings,
-        "txn_count": count(posted),
-        "card_count": count(posted & (ev.chan == CH["card"])),
-        "online_count": count(posted & (ev.chan == CH["online"])),
-        "atm_count": count(posted & (ev.chan == CH["atm"])),
-        "gambling_count": count(posted & (cat == CAT["gambling"])),
-        "failed_debits": count(ev.failed),
-    }
+    out: dict[str, np.ndarray] = {}
+    for f in FLOWS:
+        mask = _matching(ev, f)
+        if f.kind == "count":
+            out[f.column] = per_day(status[f.status] if mask is None else status[f.status] & mask)
+            continue
+        if f.status != "posted":
+            raise ValueError(f"{f.column}: failed transactions move no money, so there is nothing to sum")
+        total = per_day(posted_cents if mask is None else np.where(mask, posted_cents, 0.0))
+        out[f.column] = -total if f.negate else total
+    out["balance"] = current_open[:, None] + np.cumsum(per_day(posted_cents), axis=1)
+    out["savings_balance"] = savings_open[:, None] + np.cumsum(out[SAVINGS_FLOW], axis=1)
     return out
 
 
@@ -69,5 +61,5 @@ def daily_frame(arrays: dict[str, np.ndarray], customer_id: np.ndarray, epoch_da
     }
     for name in DAILY_COLUMNS[2:]:
         a = arrays[name].ravel()
-        cols[name] = pl.Series(a.astype(np.int16) if name.endswith(("count", "debits")) else a / 100.0)
+        cols[name] = pl.Series(a.astype(np.int16) if name in COUNT_COLUMNS else a / 100.0)
     return pl.DataFrame(cols)

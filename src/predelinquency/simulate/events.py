@@ -12,9 +12,6 @@ from predelinquency.domain.vocabulary import TXN_CHANNELS as CHANNELS
 
 CAT = {name: i for i, name in enumerate(CATEGORIES)}
 CH = {name: i for i, name in enumerate(CHANNELS)}
-ESSENTIAL = tuple(CAT[c] for c in ("groceries", "utilities", "rent", "transport", "health"))
-DISCRETIONARY = tuple(CAT[c] for c in ("dining", "entertainment", "shopping", "travel", "subscriptions"))
-DEBT_SERVICE = (CAT["loan_instalment"], CAT["card_repayment"])
 
 
 @dataclass

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, text
 
 from predelinquency.db.rollup import rollup_mismatches
 from predelinquency.db.runs import Progress, RunRecorder, no_progress, recorded_run
+from predelinquency.domain.daily import WINDOW_DAYS
 from predelinquency.errors import PdeError
 from predelinquency.settings import Settings
 from predelinquency.simulate import load
@@ -33,11 +34,11 @@ QUEUE_PIECES = 4   # encoded pieces waiting for COPY: bounds memory (~50 MB each
 
 def validate(settings: Settings, customers: int, days: int, seed: int) -> None:
     """Raises PdeError naming the first invalid argument."""
-    need = settings.features.window_days + settings.features.outcome_days
+    need = WINDOW_DAYS + settings.features.outcome_days
     if customers <= 0:
         raise PdeError(f"--customers must be a positive number of customers, got {customers}")
     if days < need:
-        raise PdeError(f"--days must be at least {need} (features.window_days {settings.features.window_days} + "
+        raise PdeError(f"--days must be at least {need} (the {WINDOW_DAYS}-day feature window + "
                        f"features.outcome_days {settings.features.outcome_days}) so one labelled snapshot fits, "
                        f"got {days}")
     if seed < 0:
@@ -51,8 +52,8 @@ def chunk_plan(customers: int, size: int) -> list[tuple[int, int]]:
     """(first customer id, count) of each chunk.
 
     The first chunks are small and grow 2.5-fold up to `size`: the server has nothing to COPY until the
-    first chunk is simulated, and a chunk takes ~2.7x longer to COPY than to simulate (bench/RESULTS.md), so
-    each chunk is simulated while the previous one is still being copied.
+    first chunk is simulated, and a chunk takes longer to COPY than to simulate, so each chunk is simulated
+    while the previous one is still being copied.
     """
     out: list[tuple[int, int]] = []
     start, n = 0, max(size // 10, 1)
@@ -141,7 +142,7 @@ def stream_pieces(seed: int, tl: Timeline, intercept: float, settings: Settings,
     """COPY pieces and chunk markers in order, produced ahead by two worker threads.
 
     One thread simulates the next chunk while the other encodes the current one into pieces: with a
-    single worker, the COPY ran dry for the whole simulation of every chunk (~7 s per 10,000 customers).
+    single worker, the COPY ran dry for the whole simulation of every chunk.
     At most two chunks are alive: the one being encoded and the next. Labels come last (see LabelSpill).
     """
     alive = threading.Semaphore(2)

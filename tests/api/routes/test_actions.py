@@ -7,8 +7,7 @@ from predelinquency.operations.assignments import assign_customer
 from predelinquency.operations.audit import recent_audit
 from predelinquency.operations.interventions import create_intervention
 from predelinquency.operations.outcomes import record_outcome
-
-from ..conftest import Api, insert_customer, insert_model, insert_score
+from tests.support.api import Api, insert_customer, insert_model, insert_score
 
 VOLATILE = {"intervention_id", "customer_id", "created_at", "due_at", "updated_at", "assignment_id", "assigned_at",
             "outcome_id", "recorded_at", "responded_at", "intervention"}

@@ -6,8 +6,7 @@ from sqlalchemy import text
 
 from predelinquency.api.app import create_app
 from predelinquency.settings import Settings
-
-from ..conftest import Api, insert_customer, insert_model, insert_score, release_engines
+from tests.support.api import Api, insert_customer, insert_model, insert_score, release_engines
 
 
 def test_health_needs_no_key_and_reports_state(api: Api):

@@ -4,8 +4,7 @@ import pytest
 
 from predelinquency.operations.assignments import assign_customer
 from predelinquency.operations.interventions import create_intervention
-
-from ..conftest import Api, insert_customer, insert_model, insert_score
+from tests.support.api import Api, insert_customer, insert_model, insert_score
 
 OLD, NEW = date(2026, 10, 31), date(2026, 11, 1)
 

@@ -8,8 +8,7 @@ import pytest
 
 from predelinquency.operations import users as users_mod
 from predelinquency.settings import Settings
-
-from ..conftest import Api, insert_customer, make_api
+from tests.support.api import Api, insert_customer, make_api
 
 
 @pytest.mark.parametrize(("body", "loc", "words"), [

@@ -16,8 +16,7 @@ from sqlalchemy import text
 
 from predelinquency.api.app import create_app
 from predelinquency.settings import Settings
-
-from ..conftest import Api, make_api
+from tests.support.api import Api, make_api
 
 # waits for a release file (so a test controls how long "training" takes), then answers like `pde train --json`
 FAKE_TRAIN = """

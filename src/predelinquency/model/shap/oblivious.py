@@ -1,11 +1,11 @@
-"""Exact TreeSHAP for CatBoost's oblivious trees from per-leaf tables: a lookup per tree instead of a search.
+"""Exact TreeSHAP for CatBoost's oblivious trees from per-leaf tables.
 
 In an oblivious tree every node of a level tests the same split, so a row's path is fully described by its
 leaf index, and path-dependent TreeSHAP (what CatBoost's "Regular" ShapValues compute) depends on nothing
 else. The SHAP vector of every leaf of every tree is therefore computed once, when the model is first
 explained; explaining a row is then one comparison per split, one gather and one scatter-add. CatBoost itself
-redoes that per-leaf precomputation on every call (~2–3 ms, whatever the number of rows), which dominated
-one-customer scoring; the tables match its values to rounding error (tests/model/test_oblivious.py).
+redoes that per-leaf precomputation on every call, whatever the number of rows, which dominated one-customer
+scoring. The PD is the row sum of these values, so every table is checked against CatBoost when built.
 """
 
 from __future__ import annotations
@@ -19,13 +19,16 @@ from typing import Any
 
 import numpy as np
 
-from predelinquency.model.blocks import by_blocks
+from predelinquency.model.shap.blocks import by_blocks
+from predelinquency.model.shap.check import checked, probe_rows
 
 # leaves per tree grow as 2^depth and subsets of a tree's features as 2^distinct features: beyond this depth
 # the one-off tables cost more than they save, and CatBoost's own computation is used
 MAX_DEPTH = 10
-# rows explained per block: bounds each (rows × trees × depth) temporary to ~35 MB for 500 trees of depth 8
+# rows explained per block: bounds each (rows × trees × depth) temporary to tens of MB for hundreds of deep trees
 _BLOCK_ROWS = 1024
+# CatBoost and the tables both compute in float64: any larger difference is an error
+TOLERANCE = 1e-6
 
 
 def _leaf_table(levels: list[int], values: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, float, list[int]]:
@@ -56,11 +59,11 @@ def _leaf_table(levels: list[int], values: np.ndarray, weights: np.ndarray) -> t
     level_known = in_subset[:, player_of_level]                           # [subset, level]
     # f(x, S) = Σ over leaves agreeing with x on S's levels of value × Π over the other levels of ratio
     reach = np.repeat(values[None, :], len(subsets), axis=0)              # [subset, leaf]
-    for level in range(depth):  # level by level: a [subset, leaf, level] product costs ~10x more
+    for level in range(depth):  # level by level: a [subset, leaf, level] temporary costs far more
         reach *= np.where(level_known[:, level, None], 1.0, ratio[None, :, level])
     known_mask = (level_known * (1 << np.arange(depth))).sum(axis=1)      # [subset]: bits fixed by S
     keys = leaves[None, :] & known_mask[:, None]                          # [subset, leaf]
-    # per subset, the reach summed over the leaves sharing S's bits (bincount: ~10x faster than np.add.at)
+    # per subset, the reach summed over the leaves sharing S's bits (bincount: far faster than np.add.at)
     grouped = np.bincount((subsets[:, None] * n_leaves + keys).ravel(), weights=reach.ravel(),
                           minlength=len(subsets) * n_leaves).reshape(len(subsets), n_leaves)
     f = grouped[subsets[None, :], leaves[:, None] & known_mask[None, :]]  # [x leaf, subset]
@@ -82,15 +85,10 @@ class ObliviousShap:
     phi: np.ndarray              # float64 [trees, 2^depth, players], already scaled
     player_feature: np.ndarray   # int [trees, players]; padded players add 0 to feature 0
     expected_value: float        # scaled sum of the trees' expected values plus the bias
-    for_batches = True           # faster than CatBoost's own SHAP at every batch size (class constant)
 
     @classmethod
-    def from_catboost(cls, model: Any) -> ObliviousShap | None:
-        """The tables for a fitted CatBoost model; None when it is not one this covers (categorical or deep)."""
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "model.json"
-            model.save_model(str(path), format="json")
-            spec = json.loads(path.read_text())
+    def from_spec(cls, spec: dict[str, Any]) -> ObliviousShap | None:
+        """The tables of a CatBoost model saved as JSON; None when it is not one this covers (categorical or deep)."""
         trees = spec.get("oblivious_trees")
         floats = spec.get("features_info", {}).get("float_features", [])
         if not trees or any(v for k, v in spec["features_info"].items() if k != "float_features"):
@@ -143,3 +141,26 @@ class ObliviousShap:
         out[:, :p] = np.bincount(slot.ravel(), weights=phi.ravel(), minlength=rows * p).reshape(rows, p)
         out[:, p] = self.expected_value
         return out
+
+
+def from_catboost(model: Any) -> ObliviousShap | None:
+    """The checked tables of a fitted CatBoostClassifier; None when they do not apply (categorical or deep trees).
+
+    ShapMismatch when they differ from CatBoost's own ShapValues or raw prediction on probe rows.
+    """
+    import catboost
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.json"
+        model.save_model(str(path), format="json")
+        spec = json.loads(path.read_text())
+    tables = ObliviousShap.from_spec(spec)
+    if tables is None:
+        return None
+    borders = [(int(f), float(b)) for f, b in zip(tables.split_feature.ravel(), tables.split_border.ravel(),
+                                                   strict=True) if np.isfinite(b)]
+    X = probe_rows(len(model.feature_names_), borders)
+    return checked(tables, f"CatBoost {catboost.__version__}",
+                   lambda rows: model.get_feature_importance(catboost.Pool(rows), type="ShapValues"),
+                   lambda rows: model.predict(catboost.Pool(rows), prediction_type="RawFormulaVal"),
+                   X, TOLERANCE)

@@ -1,6 +1,6 @@
 """Explaining many rows block by block on every core.
 
-The table lookups of oblivious.py and pathshap.py are numpy gathers, comparisons and sums, which release the
+The table lookups of oblivious.py and paths.py are numpy gathers, comparisons and sums, which release the
 GIL: blocks of rows explained in threads use both cores of a small machine, as the libraries' own threaded
 TreeSHAP did. A few rows (an API request) stay on the calling thread.
 """

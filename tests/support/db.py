@@ -1,0 +1,59 @@
+"""Test databases on the session's embedded server: clones of a template, dropped after, and rolled-back connections."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from predelinquency.db.engine import dispose_engines
+
+TEMPLATE = "pde_template"  # migrated, empty: what `pde db init` gives
+DEMO_TEMPLATE = "pde_demo_template"  # the session's demo bank (tests/conftest.py)
+
+
+def _admin(server_url: str, sql: str) -> None:
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as c:
+            c.execute(text(sql))
+    finally:
+        admin.dispose()
+
+
+def create_database(server_url: str, template: str | None = TEMPLATE, name: str | None = None) -> str:
+    """URL of a new database copied from template (None: a bare database, not even migrated)."""
+    name = name or f"pde_{uuid.uuid4().hex[:12]}"
+    _admin(server_url, f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(server_url: str, db_url: str) -> None:
+    """Drops the database, closing this process's pooled connections and ending anybody else's."""
+    name = make_url(db_url).database
+    dispose_engines(name)
+    _admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@contextmanager
+def cloned_database(server_url: str, template: str | None = TEMPLATE) -> Iterator[str]:
+    """URL of a new copy of template for the duration of the block; dropped after it."""
+    url = create_database(server_url, template)
+    try:
+        yield url
+    finally:
+        drop_database(server_url, url)
+
+
+@contextmanager
+def rolled_back(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction that is rolled back after the block: nothing written through it stays."""
+    with engine.connect() as connection:
+        trans = connection.begin()
+        try:
+            yield connection
+        finally:
+            trans.rollback()
