@@ -27,8 +27,8 @@ DUE_SOON_DAYS = 7
 
 def exposure_and_due(accounts: Table, customer_ids: np.ndarray, as_of: date) -> tuple[np.ndarray, np.ndarray]:
     """Per customer: credit exposure (outstanding on cards and loans) and whether an instalment is due soon."""
-    # numpy rather than a polars group-by: the API decides one customer at a time, where every polars query
-    # costs ~0.3 ms of dispatch; for a nightly shard both take a few ms
+    # numpy rather than a polars group-by: the API decides one customer at a time, where a polars query's fixed
+    # dispatch cost outweighs the work; for a nightly shard the two are alike
     n = len(customer_ids)
     exposure, days_to_due = np.zeros(n), np.full(n, np.inf)
     if accounts.height:
