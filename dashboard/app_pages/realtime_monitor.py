@@ -93,9 +93,25 @@ def runs_table() -> None:
             "Started": st.column_config.DatetimeColumn(format="D MMM HH:mm:ss")})
 
 
+def audit_chain() -> None:
+    """The audit trail's tamper evidence, for those who may read the whole trail."""
+    chain = mq.audit_chain()
+    head = chain["head"] or {"seq": 0, "hash": ""}
+    if chain["intact"]:
+        st.caption(f":material/verified_user: Audit trail intact: the newest {chain['rows']:,} rows match their "
+                   f"hash chain; head #{head['seq']} `{head['hash'][:16]}` (`pde audit verify` checks every row)")
+    else:
+        bad = chain["first_broken"]
+        st.error(f"**The audit trail was altered** at row #{bad['seq']} ({bad['actor']}, {ui.label(bad['action'])}, "
+                 f"{bad['at']}): {bad['problem']}. Rows from there on cannot be trusted; `pde audit verify` "
+                 "gives the same answer.", icon=":material/gpp_bad:")
+
+
 def activity() -> None:
     user = actions.current_user()
     everyone = allowed(user, "view_audit")
+    if everyone:
+        audit_chain()
     st.markdown("#### Activity log" + ("" if everyone else " (your own actions)"))
     log = mq.activity(None if everyone else user.username)
     if log.empty:

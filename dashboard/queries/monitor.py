@@ -9,8 +9,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard.queries.core import MAX_ROWS, frame, row
+from dashboard.queries.core import MAX_ROWS, engine, frame, row
 from predelinquency.domain.vocabulary import TIERS
+from predelinquency.operations.audit import verify_chain
 
 # the monitor refreshes every 30 s; its reads live a little less so each refresh sees new data
 TTL_LIVE = 20
@@ -127,3 +128,14 @@ def psi_history(limit: int = 30) -> pd.DataFrame:
                     "worst_feature": worst[0], "worst_feature_psi": worst[1]})
     return pd.DataFrame(out, columns=["run_id", "finished_at", "score_psi", "worst_feature", "worst_feature_psi"]
                         ).iloc[::-1].reset_index(drop=True)
+
+
+# the page checks the newest rows, cheap whatever the trail's length; `pde audit verify` checks all of it
+AUDIT_ROWS_CHECKED = 20_000
+
+
+@st.cache_data(ttl=TTL_LIVE, show_spinner=False)
+def audit_chain() -> dict[str, Any]:
+    """The audit trail's newest rows checked against their hash chain (operations.audit.verify_chain)."""
+    with engine().connect() as conn:
+        return verify_chain(conn, last_rows=AUDIT_ROWS_CHECKED)

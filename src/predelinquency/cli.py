@@ -166,6 +166,30 @@ def apikey_revoke(prefix: Annotated[str, typer.Argument(help="the key's prefix (
     emit(row, as_json, f"revoked API key {row['prefix']} of {row['username']}")
 
 
+# --- the audit trail (predelinquency.operations.audit) ------------------------------------------------
+audit_app = typer.Typer(help="The audit trail: verify its hash chain", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(as_json: JsonOpt = False) -> None:
+    """Recompute the audit trail's hash chain; name the first row that was changed, removed or inserted."""
+    from predelinquency.operations.audit import verify_chain
+
+    with _engine().connect() as conn:
+        result = verify_chain(conn)
+    head = result["head"] or {"seq": 0, "hash": "-"}
+    if result["intact"]:
+        human = f"audit trail intact: {result['rows']:,} rows, head {head['seq']} {head['hash'][:16]}…"
+    else:
+        bad = result["first_broken"]
+        human = (f"audit trail BROKEN at row {bad['seq']} (audit_id {bad['audit_id']}, {bad['at']}, {bad['actor']} "
+                 f"{bad['action']}): {bad['problem']}")
+    emit(result, as_json, human)
+    if not result["intact"]:
+        raise typer.Exit(1)
+
+
 # --- models: train, predict, list, promote (predelinquency.model) -------------------------------------
 model_app = typer.Typer(help="Model versions: list, promote", no_args_is_help=True)
 app.add_typer(model_app, name="model")
