@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 
 from dashboard import ui
 from dashboard.queries import core
+from dashboard.queries import customer as customer_queries
 from predelinquency.errors import PdeError
 from predelinquency.operations.accounts import User
 from predelinquency.operations.assignments import assign_customer
@@ -97,7 +98,10 @@ def customer_actions(customer_id: int, name: str, recommended: str | None, coold
                 lambda r: f"Intervention {r['intervention_id']} ({ui.label(itype)} by {channel}) created for "
                           f"{name}; due {ui.when(r['due_at'])}.", reset)
     with t_assign:
-        if not people:
+        holder = customer_queries.profile(customer_id)
+        if holder.get("officer_id") not in (None, user.user_id) and not allowed(user, "assign_any"):
+            st.info(f"{name} is assigned to {holder['officer']}: only a manager can move them to another officer.")
+        elif not people:
             st.info("You can only assign customers to yourself, and your account is not an officer account.")
         else:
             with st.form(f"{key}-assign", border=False):

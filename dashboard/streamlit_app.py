@@ -16,7 +16,7 @@ import streamlit as st  # noqa: E402
 
 from dashboard import ui  # noqa: E402
 from dashboard.queries import core  # noqa: E402
-from predelinquency.operations.users import AuthError, login  # noqa: E402
+from predelinquency.operations.users import GENERIC_LOGIN_ERROR, AuthError, login  # noqa: E402
 
 PAGES = {
     "Work": [
@@ -54,8 +54,9 @@ def login_page() -> None:
                 return
             try:
                 user = login(core.engine(), username.strip(), password, core.settings())
-            except AuthError as exc:
-                st.error(str(exc)[:1].upper() + str(exc)[1:], icon=":material/lock:")
+            except AuthError:
+                # one message for every refusal (unknown user, wrong password, delay, deactivated): no oracle
+                st.error(f"{GENERIC_LOGIN_ERROR.capitalize()}.", icon=":material/lock:")
                 return
             except Exception as exc:
                 st.error(ui.user_message(exc), icon=":material/error:")

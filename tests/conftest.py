@@ -81,8 +81,9 @@ def fresh_settings(fresh_db: str, tmp_path: Path) -> Settings:
 
 
 def fast_training(settings: Settings) -> Settings:
-    """The settings with one search trial and two CV folds: tests check the pipeline, not the last 0.01 of AUC."""
-    settings.training = settings.training.model_copy(update={"search_iterations": 1, "cv_folds": 2})
+    """The settings with the defaults only (no search) and two CV folds: tests check the pipeline, not the last
+    0.01 of AUC."""
+    settings.training = settings.training.model_copy(update={"search_trials": 1, "cv_folds": 2})
     return settings
 
 

@@ -18,7 +18,7 @@ settings = core.settings()
 
 def start(kind: str, argv: list[str]) -> None:
     running = mq.runs(kind, limit=1)
-    if not running.empty and running.iloc[0]["status"] in ("running", "queued"):
+    if not running.empty and mq.job_is_running(kind):
         r = running.iloc[0]
         st.warning(f"A {kind} job is already running (run {r['run_id']}, started by {r['triggered_by']} at "
                    f"{ui.when(r['started_at'])}); wait for it to finish.", icon=":material/hourglass_top:")

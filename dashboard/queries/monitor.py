@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.queries.core import MAX_ROWS, engine, frame, row
+from predelinquency.db.runs import ACTIVE, STALE_ERROR, job_running
 from predelinquency.domain.vocabulary import TIERS
 from predelinquency.operations.audit import verify_chain
 
@@ -54,10 +55,25 @@ def runs(kind: str | None = None, limit: int = 30) -> pd.DataFrame:
         ORDER BY created_at DESC, run_id DESC LIMIT :n""", kind=kind, n=min(limit, MAX_ROWS))
 
 
+def job_is_running(kind: str) -> bool:
+    """Whether a live process holds the kind's run lock (a 'running' row alone may be a killed job's)."""
+    with engine().connect() as conn:
+        return job_running(conn, kind)
+
+
 def run_detail(run_id: int) -> dict[str, Any]:
-    """One batch run with its log, stages and metrics (uncached: a running job's log grows)."""
-    return row("SELECT run_id, kind, status, triggered_by, progress, message, log, error, stages, metrics, "
-               "params, created_at, started_at, finished_at FROM batch_runs WHERE run_id = :id", id=run_id)
+    """One batch run with its log, stages and metrics (uncached: a running job's log grows); a run whose process
+    died reads as failed, as db.runs.latest_run says."""
+    def read() -> dict[str, Any]:
+        return row("SELECT run_id, kind, status, triggered_by, progress, message, log, error, stages, metrics, "
+                   "params, created_at, started_at, finished_at FROM batch_runs WHERE run_id = :id", id=run_id)
+
+    detail = read()
+    if detail and detail["status"] in ACTIVE and not job_is_running(detail["kind"]):
+        detail = read()  # it may have finished between the two reads: it writes its row before it unlocks
+        if detail["status"] in ACTIVE:
+            detail = {**detail, "status": "failed", "error": STALE_ERROR}
+    return detail
 
 
 @st.cache_data(ttl=TTL_LIVE, show_spinner=False)

@@ -70,6 +70,8 @@ def db_status(as_json: JsonOpt = False) -> None:
         f"database:     {status['database']}",
         f"server:       PostgreSQL {status['server_version']}",
         f"timescaledb:  {'active' if status['timescaledb'] else 'not available (native partitioning)'}",
+        f"role:         {status['role']['name']}"
+        + ("  (a SUPERUSER: it can bypass the audit log's protections)" if status["role"]["superuser"] else ""),
         f"migrations:   {', '.join(status['migrations']) or 'none (run pde db init)'}",
         *(f"  {t:<22}{n if n is not None else '-':>12}" for t, n in status["row_counts"].items()),
     ]
@@ -236,9 +238,11 @@ def train(
     holdout = "out-of-time (newest rows)" if split["kind"] == "out_of_time" else "stratified random"
     # the curves are for the dashboard (stored with the version); the JSON keeps to figures
     out = {k: result[k] for k in ("version", "status", "kind", "artifact_path")}
-    out.update(metrics={k: v for k, v in m.items() if k != "curves"}, split=split)
+    out.update(metrics={k: v for k, v in m.items() if k != "curves"}, split=split,
+               empty_columns=result["empty_columns"])
+    left_out = (f"\nleft out, empty in every row: {', '.join(out['empty_columns'])}" if out["empty_columns"] else "")
     emit(out, as_json,
-         f"model {result['version']} registered as {result['status']}\n"
+         f"model {result['version']} registered as {result['status']}{left_out}\n"
          f"holdout ({holdout}, {split['test']['rows']} rows): ROC-AUC {m['oot_auc']:.4f}, "
          f"PR-AUC {m['oot_pr_auc']:.4f}, Brier {m['brier']:.4f}, ECE {m['ece']:.4f}\n"
          f"threshold {m['threshold']:.4f}: precision {m['precision_at_threshold']:.3f}, "
@@ -371,6 +375,48 @@ def generate_cmd(
          f"seed {seed}, in {r['seconds']:.1f} s (run {r['run_id']})\n"
          f"  transactions {r['transactions']:,} · payments {r['payments']:,} · daily rows {r['daily_rows']:,} · "
          f"labels {r['labels']:,}\n  {quality}")
+
+
+# --- bank files in (predelinquency.ingest, loaded through predelinquency.operations.uploads) ------------
+def _csv_file(kind: str) -> Any:
+    """A --KIND option naming an existing CSV file of that kind."""
+    return typer.Option(f"--{kind}", help=f"{kind} CSV", exists=True, dir_okay=False, readable=True)
+
+
+@app.command("ingest")
+def ingest(
+    customers: Annotated[Path | None, _csv_file("customers")] = None,
+    accounts: Annotated[Path | None, _csv_file("accounts")] = None,
+    transactions: Annotated[Path | None, _csv_file("transactions")] = None,
+    payments: Annotated[Path | None, _csv_file("payments")] = None,
+    show: Annotated[int, typer.Option("--show", min=0, help="rejected rows listed at most")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """Load bank files all or nothing, checked as the Data Management upload checks them; exit 1 if a row is bad."""
+    from predelinquency.ingest.load import UploadRejected
+    from predelinquency.operations.uploads import validate_and_upload
+
+    files = {k: p for k, p in (("customers", customers), ("accounts", accounts), ("transactions", transactions),
+                               ("payments", payments)) if p is not None}
+    if not files:
+        raise PdeError("name at least one file: --customers, --accounts, --transactions or --payments")
+    names = {k: str(p) for k, p in files.items()}
+    try:
+        with _engine().begin() as conn:
+            counts = validate_and_upload(conn, cli_actor(), files, names)
+    except UploadRejected as exc:
+        rows = [{"file": kind, "line": e.line, "column": e.column, "problem": e.problem}
+                for kind, errors in exc.errors.items() for e in errors]
+        shown = rows[:show]
+        human = "\n".join([f"rejected: {len(rows):,} problem(s); nothing was loaded",
+                            *(f"  {r['file']} line {r['line']}, {r['column'] or '(file)'}: {r['problem']}"
+                              for r in shown),
+                            *([f"  … and {len(rows) - len(shown):,} more"] if len(rows) > len(shown) else [])])
+        emit({"loaded": False, "rejected": len(rows), "rows": shown, "not_shown": len(rows) - len(shown)},
+             as_json, human)
+        raise typer.Exit(1) from None
+    emit({"loaded": True, "rows": counts, "files": names}, as_json,
+         "loaded " + ", ".join(f"{n:,} {k}" for k, n in counts.items()))
 
 
 # --- dashboard ---------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ way the user wrote it: the YAML key and its `PDE_...` environment variable.
 from __future__ import annotations
 
 import os
+from datetime import date
 from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
@@ -31,7 +32,12 @@ DEFAULT_CONFIG = REPO_ROOT / "config" / "settings.yaml"
 # the actions risk_scores.recommended_action accepts (sql/002): any other would fail the nightly's insert
 RECOMMENDABLE_ACTIONS = ("soft_reminder", "agent_call", "restructuring_offer")
 # keys that were settings once, and why they are not
-_RETIRED = {("features", "window_days"): f"not a setting: every feature is defined on a {WINDOW_DAYS}-day window"}
+_RETIRED = {
+    ("features", "window_days"): f"not a setting: every feature is defined on a {WINDOW_DAYS}-day window",
+    ("training", "search_iterations"): "replaced by search_trials (most trials per learner) and search_seconds",
+    ("training", "fit_ensemble_weights"): "not a setting: the weights are always fitted on validation "
+                                          "(ensemble_weights is their prior when one validation window tunes)",
+}
 
 
 class SettingsError(PdeError):
@@ -78,11 +84,13 @@ class Training(_Section):
     validation_snapshots: int = Field(2, ge=1)
     validation_share: float = Field(0.2, gt=0, lt=0.9)
     imbalance: Literal["class_weights", "smote"] = "class_weights"
-    search_iterations: int = Field(2, ge=1)
+    search_trials: int = Field(100, ge=1)  # most trials per learner; 1 = the defaults only, no search
+    search_seconds: float = Field(40.0, gt=0)  # the whole search (all learners) on a bank's own table
+    behavioural_search_seconds: float = Field(30.0, gt=0)  # the same for the behavioural model
     cv_folds: int = Field(5, ge=2)
     max_features: int = Field(80, ge=0)  # 0 = every column; else the top N by a quick LightGBM's gain
-    fit_ensemble_weights: bool = False
     ensemble_weights: dict[str, float] = {"catboost": 0.6, "xgboost": 0.2, "lightgbm": 0.2}
+    monotone: dict[str, int] = {}  # column: +1 (PD never falls as it rises) or -1 (never rises)
     random_seed: int = 42
 
     @field_validator("ensemble_weights")
@@ -91,6 +99,15 @@ class Training(_Section):
         # learner names are checked by the ensemble, which knows the registered learners (model/learners)
         if any(w < 0 for w in v.values()) or sum(v.values()) <= 0:
             raise ValueError("weights must be non-negative and not all zero")
+        return v
+
+    @field_validator("monotone")
+    @classmethod
+    def _monotone_valid(cls, v: dict[str, int]) -> dict[str, int]:
+        # column names are checked against the table by the ensemble, which sees it
+        bad = {c: d for c, d in v.items() if d not in (1, -1)}
+        if bad:
+            raise ValueError(f"each column takes +1 or -1, got {bad}")
         return v
 
 
@@ -174,13 +191,25 @@ class Operations(_Section):
 
 
 class Auth(_Section):
+    # after max_failed_logins consecutive failures an account refuses logins for first_delay_seconds, doubling
+    # with each further failure up to lockout_minutes (operations/users.py says why)
     max_failed_logins: int = Field(5, ge=1)
-    lockout_minutes: int = Field(15, ge=1)
+    first_delay_seconds: int = Field(5, ge=1, le=3600)
+    lockout_minutes: int = Field(15, ge=1, le=1440)
 
 
 class Nightly(_Section):
     shards: int = Field(8, ge=1, le=1024)
     schedule_time: str = Field("02:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class Ingest(_Section):
+    """The dates a bank file may hold (see predelinquency.ingest.dates): a row outside them is rejected."""
+
+    earliest_date: date = Field(date(2000, 1, 1), ge=date(1900, 1, 1))  # on a bank with no data yet
+    max_days_before_first_data: int = Field(365, ge=0, le=36_500)
+    max_days_after_business_date: int = Field(1, ge=0, le=366)
+    max_days_ahead_due: int = Field(366, ge=0, le=3_660)  # payments scheduled ahead
 
 
 class Settings(BaseSettings):
@@ -200,6 +229,7 @@ class Settings(BaseSettings):
     operations: Operations = Operations()
     auth: Auth = Auth()
     nightly: Nightly = Nightly()
+    ingest: Ingest = Ingest()
 
     @field_validator("actions")
     @classmethod

@@ -40,7 +40,7 @@ def server(pg_server_url: str, demo_bank, tmp_path_factory: pytest.TempPathFacto
     db = create_database(pg_server_url, demo_bank.template)
     data_dir = demo_bank.data_dir  # the demo's model artifacts; the dashboard's jobs write their logs here too
     env = {**os.environ, "DATABASE_URL": db, "PDE_DATA_DIR": str(data_dir),
-           "PDE_TRAINING__SEARCH_ITERATIONS": "1", "PDE_TRAINING__CV_FOLDS": "2"}
+           "PDE_TRAINING__SEARCH_TRIALS": "1", "PDE_TRAINING__CV_FOLDS": "2"}
     eng = create_engine(db)
     with eng.begin() as conn:
         users = {"manager": create_user(conn, "lead_manager", PASSWORD, "manager", "cli:test", "Maya Lindqvist"),

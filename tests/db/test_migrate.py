@@ -45,6 +45,8 @@ def test_status_reports_tables(conn: Connection):
     assert status["timescaledb"] is False
     assert status["row_counts"]["customers"] == 0
     assert status["time_tables"]["risk_scores"] == "partitioned"
+    # the role it connects as, and whether that is a superuser: the test server's own role is one
+    assert status["role"] == {"name": conn.execute(text("SELECT current_user")).scalar(), "superuser": True}
 
 
 def test_transaction_enums_match_the_ingest_schema(conn: Connection):

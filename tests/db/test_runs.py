@@ -1,8 +1,11 @@
 import pytest
 from sqlalchemy import create_engine, text
 
-from predelinquency.db.runs import recorded_run, start_run
+from predelinquency.db.runs import finish_run, job_running, latest_run, recorded_run, start_run
 from predelinquency.errors import Conflict
+from tests.support.jobs import killed_run
+
+KINDS = ("generate", "train", "nightly", "ingest", "rollup")  # the batch_runs.kind CHECK
 
 
 def test_recorded_run_success_and_failure(fresh_db: str):
@@ -32,14 +35,7 @@ def test_second_running_job_of_same_kind_conflicts(fresh_db: str):
 
 
 def test_a_killed_job_does_not_block_the_next_one(fresh_db: str):
-    import subprocess
-    import sys
-
-    # a real process starts a train run and is killed before it can record anything else
-    code = ("import os, signal; from sqlalchemy import create_engine; "
-            "from predelinquency.db.runs import start_run; "
-            f"start_run(create_engine({fresh_db!r}), 'train', 'cli:ops', {{}}); os.kill(os.getpid(), signal.SIGKILL)")
-    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == -9
+    killed_run(fresh_db, "train")  # a real process, killed before it could record anything else
     eng = create_engine(fresh_db)
     with eng.connect() as c:
         assert c.execute(text("SELECT status FROM batch_runs")).scalar_one() == "running"
@@ -49,4 +45,29 @@ def test_a_killed_job_does_not_block_the_next_one(fresh_db: str):
         rows = c.execute(text("SELECT status, error FROM batch_runs ORDER BY run_id")).all()
     assert rows[0].status == "failed" and "stopped without finishing" in rows[0].error
     assert rows[1].status == "succeeded"
+    eng.dispose()
+
+
+def test_readers_see_a_killed_job_as_failed_from_its_free_lock(fresh_db: str):
+    killed_run(fresh_db, "nightly")
+    eng = create_engine(fresh_db)
+    with eng.connect() as c:
+        assert c.execute(text("SELECT status FROM batch_runs")).scalar_one() == "running"  # the row is unchanged
+        run = latest_run(c)
+        assert not job_running(c, "nightly")
+    assert run is not None and run["kind"] == "nightly" and run["status"] == "failed"
+    assert "stopped without finishing" in run["error"] and "log" not in run
+    eng.dispose()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_live_job_reads_as_running_for_every_kind(fresh_db: str, kind: str):
+    eng = create_engine(fresh_db)
+    rec = start_run(eng, kind, "cli:ops", {})
+    with eng.connect() as c:
+        assert job_running(c, kind) and latest_run(c, kind)["status"] == "running"
+        assert not any(job_running(c, k) for k in KINDS if k != kind)
+    finish_run(rec, "succeeded")
+    with eng.connect() as c:
+        assert not job_running(c, kind) and latest_run(c)["status"] == "succeeded"
     eng.dispose()

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
+import polars as pl
 import pytest
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import IntegrityError
 
 from predelinquency.db.rollup import refresh_daily_balances, rollup_mismatches
 from predelinquency.errors import Forbidden
-from predelinquency.ingest.load import UploadRejected
-from predelinquency.operations.uploads import validate_and_upload
+from predelinquency.ingest.load import REFUSED, UploadRejected, parse_all
+from predelinquency.ingest.validate import Parsed
+from predelinquency.operations.uploads import upload, validate_and_upload
 from predelinquency.operations.users import create_user
 
 CUSTOMERS = (b"customer_id,full_name,age,employment_type,segment,region,monthly_income,tenure_months\n"
@@ -98,3 +101,41 @@ def test_back_dated_transactions_reach_the_rolled_up_days(conn, manager):
     details = conn.execute(text("SELECT details FROM action_audit_log WHERE action = 'upload_data' "
                                 "ORDER BY audit_id DESC LIMIT 1")).scalar_one()
     assert details["daily_balances_recomputed"] == 4  # customer 501, 2 to 5 March
+
+
+def test_text_the_database_would_refuse_is_a_named_row_not_a_database_error(conn, manager):
+    bad = (CUSTOMERS + b"503,Nul\x00Name,30,salaried,mass,North,100,1\n"
+           b"504," + b"N" * 1_000_000 + b",30,salaried,mass,North,100,1\n")
+    with pytest.raises(UploadRejected) as exc:
+        validate_and_upload(conn, manager, {"customers": bad})
+    assert [(e.line, e.column) for e in exc.value.errors["customers"]] == [(4, "full_name"), (5, "full_name")]
+    assert _count(conn, "customers") == 0
+
+
+def test_the_schema_holds_the_validators_text_limits(conn):
+    from predelinquency.ingest.schemas import CUSTOMERS as SPEC
+
+    insert = text("INSERT INTO customers (customer_id, full_name, age, employment_type, segment, region, "
+                  "monthly_income, tenure_months) VALUES (:id, :name, 30, 'salaried', 'mass', :region, 1, 1)")
+    limits = {c.name: c.max_length for c in SPEC.columns if c.max_length}
+    assert set(limits) == {"full_name", "region"}
+    values = {c: "x" * n for c, n in limits.items()}
+    conn.execute(insert, {"id": 601, "name": values["full_name"], "region": values["region"]})
+    for column in limits:
+        longer = {**values, column: values[column] + "x"}
+        with pytest.raises(IntegrityError, match=f"customers_{column}_length"), conn.begin_nested():
+            conn.execute(insert, {"id": 602, "name": longer["full_name"], "region": longer["region"]})
+
+
+def test_a_row_the_database_refuses_despite_the_validator_is_named(conn, manager):
+    """The last line of defence: a gap in the validator still names the row, never shows the database's error."""
+    parsed = parse_all({"customers": CUSTOMERS})
+    frame = parsed["customers"].frame
+    parsed["customers"] = Parsed("customers", frame.with_columns(
+        pl.when(pl.col("customer_id") == 502).then(pl.lit("Nul\x00")).otherwise(pl.col("full_name"))
+        .alias("full_name")), [])
+    with pytest.raises(UploadRejected) as exc:
+        upload(conn, manager, parsed)
+    [error] = exc.value.errors["customers"]
+    assert error.line == 3 and error.problem.startswith(REFUSED)  # an encoding error names no column
+    assert _count(conn, "customers") == 0

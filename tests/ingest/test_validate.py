@@ -65,6 +65,64 @@ def test_timestamps_dates_and_cross_column_rules():
 
 
 def test_unreadable_file_and_summary_sentences():
-    assert parse("customers", b"").errors[0].problem.startswith("not a readable CSV file")
+    assert parse("customers", b"").errors == [RowError(1, "", "the file is empty (no header row)")]
     errors = [RowError(88, "amount", "not a number: 'x'"), RowError(90, "amount", "not a number: 'y'")]
     assert summarise(errors) == ["column amount: 2 row(s) — not a number, first at line 88"]
+
+
+HEADER = b"customer_id,full_name,age,employment_type,segment,region,monthly_income,tenure_months\n"
+
+
+def _row(i: int, name: bytes = b"Ada", region: bytes = b"North") -> bytes:
+    return b"%d,%s,36,salaried,mass,%s,3200,48\n" % (i, name, region)
+
+
+def test_text_the_database_cannot_store_is_named_per_row():
+    data = (HEADER + _row(1, b"A\x00da") + _row(2, b"Bell\x07") + _row(3, b"Caf\xe9") + _row(4, b"D\xed\xb2\x80")
+            + _row(5, b"E" * 1_000_000) + _row(6, region=b"R" * 101) + _row(7, b"\xc3\x89lodie \xe2\x9c\x93"))
+    p = parse("customers", data)
+    problems = {(e.line, e.column): e.problem for e in p.errors}
+    assert problems[(2, "full_name")].startswith("contains a control character")
+    assert problems[(3, "full_name")].startswith("contains a control character")
+    assert problems[(4, "full_name")].startswith("contains bytes that are not UTF-8")
+    assert problems[(5, "full_name")].startswith("contains bytes that are not UTF-8")  # a surrogate as bytes
+    assert problems[(6, "full_name")] == "is 1000000 characters long; at most 200 are allowed"
+    assert problems[(7, "region")] == "is 101 characters long; at most 100 are allowed"
+    assert len(p.errors) == 6  # one problem per bad value: not also "missing" or "not text"
+    assert p.frame.filter(p.frame["__line"] == 8)["full_name"].item() == "Élodie ✓"
+
+
+def test_quoted_line_breaks_keep_line_numbers_and_blank_lines_are_no_rows():
+    data = HEADER + b'1,"Ada\nLovelace",36,salaried,mass,North,3200,48\n\n2,Bob,old,salaried,mass,North,3200,48\n\n'
+    errors = parse("customers", data).errors
+    assert [(e.line, e.column) for e in errors] == [(2, "full_name"), (5, "age")]
+
+
+def test_malformed_csv_names_its_line_instead_of_failing_the_file():
+    ragged = HEADER + _row(1) + b"2,Bob,36,salaried,mass,North,3200,48,surplus\n" + _row(3, b"x") + b"4,Al,"
+    p = parse("customers", ragged)
+    assert [(e.line, e.problem) for e in p.errors if e.column == ""] == [(3, "has 9 fields; the header has 8")]
+    assert [(e.line, e.column) for e in p.errors if e.column] == [
+        (5, c) for c in ("age", "employment_type", "monthly_income", "region", "segment", "tenure_months")]
+    unclosed = HEADER + _row(1) + b'2,"Bob,36,salaried,mass,North,3200,48\n' + _row(3)
+    assert parse("customers", unclosed).errors == [
+        RowError(3, "", "not readable as CSV from this line on: a quoted field is never closed")]
+    assert parse("customers", HEADER + b'1,"Ada"x,36,salaried,mass,North,3200,48\n').errors[0].line == 2
+
+
+def test_encodings_and_line_ends():
+    good = HEADER + _row(1) + _row(2)
+    for variant in (good.replace(b"\n", b"\r\n"), good.replace(b"\n", b"\r"), b"\xef\xbb\xbf" + good):
+        p = parse("customers", variant)
+        assert p.ok and p.frame.height == 2 and p.frame["region"].to_list() == ["North", "North"]
+    utf16 = parse("customers", good.decode().encode("utf-16"))
+    assert utf16.errors == [RowError(1, "", "the file is UTF-16 text; save it as CSV UTF-8")]
+    named = parse("customers", b"customer_id\x00,full_name\n1,A\n").errors
+    assert any(e.column == "customer_id\ufffd" and e.problem.startswith("unknown column") for e in named)
+
+
+def test_years_no_calendar_holds_are_not_dates():
+    txns = (b"txn_id,customer_id,account_id,ts,amount,category,channel\n"
+            b"1,1,10,0-1-1,-5,groceries,card\n2,1,10,+10000-01-01T00:00:00Z,-5,groceries,card\n")
+    assert [(e.line, e.problem) for e in parse("transactions", txns).errors] == [
+        (2, "not a timestamp (ISO 8601): '0-1-1'"), (3, "not a timestamp (ISO 8601): '+10000-01-01T00:00:00Z'")]

@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 
 from predelinquency.cli import app
 from predelinquency.errors import PdeError
-from predelinquency.model import train as train_mod
 from predelinquency.settings import get_settings
 from tests.support.synthetic import make_table
 
@@ -20,8 +19,7 @@ from tests.support.synthetic import make_table
 def cli(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     """The fresh-database runner (tests/conftest.py) with small, fast training settings."""
     monkeypatch.setenv("PDE_TRAINING__CV_FOLDS", "2")
-    monkeypatch.setenv("PDE_TRAINING__SEARCH_ITERATIONS", "1")
-    monkeypatch.setattr(train_mod, "SMALL_TABLE_SEARCH", 1)
+    monkeypatch.setenv("PDE_TRAINING__SEARCH_TRIALS", "1")
     get_settings.cache_clear()
     return cli
 

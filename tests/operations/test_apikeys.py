@@ -21,7 +21,8 @@ def test_key_shown_once_only_hash_stored_and_lookup_works(conn: Connection, peop
     assert create_api_key(conn, "olivia", SYSTEM) != key  # every call makes a new key
 
 
-@pytest.mark.parametrize("bad", ["", "pde_", "not-a-key", "pde_" + "x" * 43])
+@pytest.mark.parametrize("bad", ["", "pde_", "not-a-key", "pde_" + "x" * 43, "pde_abcdefg\x00hijklmnop",
+                                 "pde_abcdefgh\udc80ijklmnop", "pde_" + "x" * 1_000_000, None, 42])
 def test_unknown_keys_are_refused_with_one_message(conn: Connection, people: People, bad: str):
     create_api_key(conn, "olivia", SYSTEM)
     with pytest.raises(AuthError, match=r"^invalid or revoked API key$"):

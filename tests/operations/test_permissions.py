@@ -3,7 +3,7 @@ from sqlalchemy import Connection, text
 
 from predelinquency.errors import Forbidden
 from predelinquency.operations.accounts import User
-from predelinquency.operations.assignments import assign_customer
+from predelinquency.operations.assignments import assign_customer, current_assignment
 from predelinquency.operations.interventions import create_intervention
 from predelinquency.operations.permissions import PERMISSIONS, allowed, require
 from predelinquency.settings import Settings
@@ -61,3 +61,21 @@ def test_role_is_read_from_the_database_not_the_session(conn: Connection, people
     conn.execute(text("UPDATE users SET is_active = false WHERE user_id = :id"), {"id": people.officer.user_id})
     with pytest.raises(Forbidden, match="deactivated"):
         assign_customer(conn, people.officer, customer, "olivia")
+
+
+def test_officer_takes_unassigned_customers_but_not_someone_elses(conn: Connection, people: People,
+                                                                  make_customer):
+    theirs, free = make_customer(), make_customer()
+    assign_customer(conn, people.manager, theirs, "oscar")
+    with pytest.raises(Forbidden, match=rf"customer {theirs} is assigned to oscar; user olivia has role officer, "
+                                        r"which may not take a customer assigned to someone else \(action "
+                                        r"'assign_any' needs role manager or admin\)"):
+        assign_customer(conn, people.officer, theirs, "olivia")
+    with pytest.raises(Forbidden):
+        assign_customer(conn, people.officer, theirs, "olivia", expected_current=people.other_officer.user_id)
+    assert current_assignment(conn, theirs)["officer"] == "oscar"
+    assert count(conn, "action_audit_log", "action = 'assign_customer'") == 1
+    assert assign_customer(conn, people.officer, free, "olivia")["officer"] == "olivia"  # unassigned: allowed
+    assert assign_customer(conn, people.manager, theirs, "maria")["previous_officer_id"] == people.other_officer.user_id
+    with pytest.raises(Forbidden, match="may not take a customer assigned to someone else"):
+        assign_customer(conn, people.other_officer, theirs, "oscar")  # a manager's customer is someone else's too

@@ -28,7 +28,8 @@ Scores, portfolio figures and officer actions of the Pre-Delinquency Engine.
 
 Every endpoint except `/health` needs an API key: `pde apikey create --user NAME`, then send
 `Authorization: Bearer <key>`. The key acts with its user's role (officer, manager, admin), re-read on every
-request. Errors are `{"detail": "..."}`; invalid input is a 422 with a `message` and field-level `detail`.
+request; `/health` says more (champion version, the last run's details) when given one.
+Errors are `{"detail": "..."}`; invalid input is a 422 with a `message` and field-level `detail`.
 """
 
 

@@ -76,3 +76,13 @@ async def get_caller(state: State,
 
 
 Authenticated = Annotated[Caller, Depends(get_caller)]
+
+
+async def get_optional_caller(
+    state: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
+) -> Caller | None:
+    """The caller when the request carries a key (refused like get_caller when malformed); None when it carries none."""
+    return None if credentials is None else await get_caller(state, credentials)
+
+
+MaybeAuthenticated = Annotated[Caller | None, Depends(get_optional_caller)]

@@ -13,17 +13,22 @@ import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from predelinquency.api.schemas import NO_NUL, USERNAME
 from predelinquency.db.engine import DatabaseUnavailable
 from predelinquency.errors import Conflict, Forbidden, NotFound, PdeError
 from predelinquency.operations.users import AuthError
 
 log = logging.getLogger(__name__)
 DATABASE_DOWN = "the database is not reachable; try again shortly"
+BAD_BODY = "the request body is not valid UTF-8 JSON"
+MAX_ECHO = 200  # characters of the caller's own input an error quotes back
 
 
 class Unavailable(PdeError):
@@ -53,16 +58,42 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return out
 
 
+def safe_text(value: str) -> str:
+    """The text with each lone UTF-16 surrogate (which UTF-8 cannot carry) written out as a visible \\udXXX escape."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _echo(value: Any) -> Any:
+    """The caller's input as an error quotes it back: text made UTF-8-safe and cut at MAX_ECHO characters."""
+    if isinstance(value, str):
+        return safe_text(value if len(value) <= MAX_ECHO else value[:MAX_ECHO] + "…")
+    return value
+
+
+# pydantic's wording for these names the machinery (a regex, "raw data"); the user needs to know what to change
+_PATTERN_WORDS = {
+    NO_NUL: "must not contain the NUL character (\\u0000)",
+    USERNAME: "a username is 2 to 64 letters, digits or the characters _ . @ -",
+}
+NOT_UNICODE = "must be valid Unicode text: it contains a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape)"
+
+
 def _error_item(err: dict[str, Any]) -> dict[str, Any]:
-    item = {"loc": list(err.get("loc", ())), "msg": str(err.get("msg", "")), "type": str(err.get("type", ""))}
+    kind = str(err.get("type", ""))
+    item = {"loc": [_echo(p) for p in err.get("loc", ())], "msg": safe_text(str(err.get("msg", ""))), "type": kind}
     value = err.get("input")
     # echo short scalar inputs only: a 5,000-id list or a megabyte string does not belong in an error
     # (and never NaN or infinity, which JSON cannot carry)
     if value is None or isinstance(value, bool | int) or (isinstance(value, float) and math.isfinite(value)) \
-            or (isinstance(value, str) and len(value) <= 200):
-        item["input"] = value
-    if err.get("type") == "too_long" and item["loc"][-1:] == ["customer_ids"]:
-        limit = (err.get("ctx") or {}).get("max_length")
+            or (isinstance(value, str) and len(value) <= MAX_ECHO):
+        item["input"] = _echo(value)
+    ctx = err.get("ctx") or {}
+    if kind == "string_unicode":
+        item["msg"] = NOT_UNICODE
+    elif kind == "string_pattern_mismatch" and ctx.get("pattern") in _PATTERN_WORDS:
+        item["msg"] = _PATTERN_WORDS[ctx["pattern"]]
+    elif kind == "too_long" and item["loc"][-1:] == ["customer_ids"]:
+        limit = ctx.get("max_length")
         got = len(value) if isinstance(value, list | tuple) else "more"
         item["msg"] = (f"at most {limit} customer ids per request, got {got}; "
                        f"split the batch into requests of {limit} or fewer")
@@ -84,7 +115,15 @@ def validation_body(errors: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _json(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+    # a message may quote the caller's input back, lone surrogates included
+    return JSONResponse({"detail": safe_text(detail)}, status_code=status, headers=headers)
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    # FastAPI's words for a body it cannot decode say nothing about what to fix
+    if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+        return _json(400, BAD_BODY)
+    return await http_exception_handler(request, exc)
 
 
 async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -92,7 +131,7 @@ async def _validation(request: Request, exc: RequestValidationError) -> JSONResp
 
 
 async def _pde_error(request: Request, exc: PdeError) -> JSONResponse:
-    message = str(exc)
+    message = safe_text(str(exc))
     if isinstance(exc, AuthError):
         return _json(401, message, {"WWW-Authenticate": "Bearer"})
     for kind, status in ((Forbidden, 403), (NotFound, 404), (Conflict, 409), (Unavailable, 503)):
@@ -123,6 +162,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     """Registers the handlers that turn exceptions into the documented error bodies."""
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(PdeError, _pde_error)
     app.add_exception_handler(DatabaseUnavailable, _database_down)

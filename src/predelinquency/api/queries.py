@@ -87,11 +87,3 @@ def high_risk_customers(conn: Connection, limit: int, tier: str | None) -> dict[
     return {"as_of": as_of, "model_version": version, "tiers": tiers, "count": len(rows),
             "customers": [dict(r) for r in rows]}
 
-
-def latest_batch_run(conn: Connection, kind: str | None = None) -> dict[str, Any] | None:
-    """The newest batch_runs row (of one kind, or of any), without its log; None when there is none."""
-    row = conn.execute(text(
-        "SELECT run_id, kind, status, triggered_by, progress, message, error, created_at, started_at, finished_at "
-        "FROM batch_runs WHERE CAST(:k AS text) IS NULL OR kind = :k ORDER BY created_at DESC, run_id DESC LIMIT 1"),
-        {"k": kind}).mappings().first()
-    return None if row is None else dict(row)

@@ -4,7 +4,8 @@ Why it is built this way. `pde train` records its own batch_runs row through db.
 the batch_runs partial unique index allows one queued/running 'train' row; so the API cannot insert that row
 itself (the child's insert would then conflict with it). Instead:
 
-1. the API checks there is no running 'train' row (a job started from the CLI or the dashboard) → 409;
+1. the API checks there is no running 'train' job (started from the CLI or the dashboard) → 409; a 'running' row
+   whose run lock is free belongs to a killed process and blocks nothing (db.runs.latest_run);
 2. it starts a small supervisor (`python -m predelinquency.api.retrain_runner`) in a new session. The
    supervisor takes a PostgreSQL session advisory lock and only then answers "ready"; if the lock is taken it
    answers "busy" and the API returns 409. The lock is the atomic guard across API workers and hosts, and it
@@ -34,7 +35,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 
 from predelinquency.api.errors import Unavailable
-from predelinquency.api.queries import latest_batch_run
+from predelinquency.db.runs import ACTIVE, latest_run, lock_held
 from predelinquency.errors import Conflict
 from predelinquency.operations.accounts import User
 from predelinquency.operations.audit import write_audit
@@ -94,8 +95,8 @@ class Retrainer:
     def trigger(self, engine: Engine, conn: Connection, user: User) -> dict[str, Any]:
         """The started job's trigger record; Forbidden below manager, Conflict while a train job runs."""
         actor = authorise(conn, user, "retrain_model")
-        running = latest_batch_run(conn, "train")
-        if running is not None and running["status"] in ("queued", "running"):
+        running = latest_run(conn, "train")  # a run whose process was killed reads as failed: it blocks nothing
+        if running is not None and running["status"] in ACTIVE:
             raise Conflict(f"a train job is already running (run {running['run_id']}, started by "
                            f"{running['triggered_by']} at {running['created_at']:%Y-%m-%d %H:%M}); wait for it")
         trigger_id = uuid.uuid4().hex
@@ -121,12 +122,8 @@ class Retrainer:
 
     def status(self, conn: Connection) -> dict[str, Any]:
         """Whether a train job runs, the newest 'train' batch run, and the newest API trigger with its outcome."""
-        held = conn.execute(text(
-            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
-            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-            "AND classid = CAST(:a AS oid) AND objid = CAST(:b AS oid) AND objsubid = 2)"),
-            {"a": LOCK_KEYS[0], "b": LOCK_KEYS[1]}).scalar_one()
-        run = latest_batch_run(conn, "train")
+        held = lock_held(conn, *LOCK_KEYS)
+        run = latest_run(conn, "train")
         trig = conn.execute(text(
             "SELECT t.entity_id, t.actor, t.at, f.at AS finished_at, f.details FROM action_audit_log t "
             "LEFT JOIN action_audit_log f ON f.entity = 'retraining' AND f.entity_id = t.entity_id "
@@ -142,5 +139,5 @@ class Retrainer:
             if not held and trigger["finished"] is False:
                 # the supervisor holds the lock until after it wrote its outcome: no lock, no outcome = it died
                 trigger["error"] = "the job stopped without reporting an outcome (killed or lost its database)"
-        running = bool(held) or (run is not None and run["status"] in ("queued", "running"))
+        running = bool(held) or (run is not None and run["status"] in ACTIVE)
         return {"running": running, "latest_run": run, "last_trigger": trigger}

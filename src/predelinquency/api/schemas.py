@@ -20,8 +20,10 @@ MAX_AMOUNT = 999_999_999_999.0  # numeric(14, 2)
 
 CustomerId = Annotated[int, Field(ge=1, le=BIGINT_MAX, description="customer_id as in the customers table")]
 UserId = Annotated[int, Field(ge=1, le=BIGINT_MAX, description="user_id of a user account")]
-FreeText = Annotated[str, StringConstraints(max_length=2000, pattern=r"^[^\x00]*$")]
-Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.@-]{2,64}$")]
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
+USERNAME = r"^[A-Za-z0-9_.@-]{2,64}$"  # the users.username CHECK
+FreeText = Annotated[str, StringConstraints(max_length=2000, pattern=NO_NUL)]
+Username = Annotated[str, StringConstraints(pattern=USERNAME)]
 FeatureName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 FeatureValue = Annotated[float, Field(allow_inf_nan=False)] | None
 Tier = Literal["Low", "Medium", "High", "Critical"]
@@ -249,17 +251,22 @@ class OutcomeRecorded(Response):
 
 
 # --- jobs and health -------------------------------------------------------------------------------------
-class RunSummary(Response):
-    run_id: int
+class RunBrief(Response):
+    """What a monitor may know of a batch run without a key: which kind, how it stands, when."""
+
     kind: str
-    status: str
+    status: str = Field(description="'failed' also for a job whose process died while its row said running")
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class RunSummary(RunBrief):
+    run_id: int
     triggered_by: str
     progress: float
     message: str | None
     error: str | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
 
 
 class RetrainingTrigger(Response):
@@ -280,9 +287,14 @@ class RetrainingStatus(Response):
 
 
 class Health(Response):
+    """Without a key, what a monitor needs; with one, also the champion's version, its scores' date and the run's
+    details (who started it, its error)."""
+
     status: Literal["ok", "degraded", "unavailable"]
     database: Literal["reachable", "unreachable"]
-    champion_model: str | None = None
-    latest_scores_as_of: date | None = None
-    last_batch_run: RunSummary | None = None
+    champion_present: bool | None = Field(None, description="absent when the database is unreachable")
+    champion_model: str | None = Field(None, description="with a key only")
+    latest_scores_as_of: date | None = Field(None, description="with a key only")
+    last_batch_run: RunSummary | RunBrief | None = Field(
+        None, union_mode="left_to_right", description="the newest batch run; its details with a key only")
     detail: str | None = None

@@ -5,7 +5,8 @@ main transaction is still open; the job's data itself commits (or not) independe
 
 A running job also holds a PostgreSQL session advisory lock for its kind. The database drops it when the
 process dies, so a job that was killed (its row stuck at 'running') is recognised by the next job of that
-kind, which marks the old row failed instead of refusing to start forever.
+kind, which marks the old row failed instead of refusing to start forever. Readers ask the lock too
+(`latest_run`, `job_running`): a 'running' row whose lock is free belongs to a dead process.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
 RUN_LOCK = 72_832  # first key of pg_advisory_lock(int, int); the second is hashtext(kind)
 STALE_ERROR = "the process stopped without finishing (killed, or it lost its database connection)"
+ACTIVE = ("queued", "running")
+_SUMMARY = "run_id, kind, status, triggered_by, progress, message, error, created_at, started_at, finished_at"
 
 
 def no_progress(fraction: float, message: str) -> None:
@@ -112,6 +115,40 @@ def start_run(engine: Engine, kind: str, actor: str, params: dict[str, Any]) -> 
         _release(lock, kind)
         raise
     return RunRecorder(engine, run_id, _lock=lock, kind=kind)
+
+
+def lock_held(conn: Connection, first: int, second: int) -> bool:
+    """Whether some live session holds the advisory lock (first, second) in this database."""
+    # pg_locks shows a two-key advisory lock as classid = first key, objid = second key, objsubid = 2
+    return bool(conn.execute(text(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2 "
+        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+        "AND classid = CAST(:a AS oid) AND objid = CAST(CAST(:b AS integer) AS oid))"),
+        {"a": first, "b": second}).scalar_one())
+
+
+def job_running(conn: Connection, kind: str) -> bool:
+    """Whether a live process holds the kind's run lock, i.e. a job of that kind is running now."""
+    return lock_held(conn, RUN_LOCK, conn.execute(text("SELECT hashtext(:k)"), {"k": kind}).scalar_one())
+
+
+def _newest(conn: Connection, kind: str | None) -> dict[str, Any] | None:
+    row = conn.execute(text(
+        f"SELECT {_SUMMARY} FROM batch_runs WHERE CAST(:k AS text) IS NULL OR kind = :k "
+        f"ORDER BY created_at DESC, run_id DESC LIMIT 1"), {"k": kind}).mappings().first()
+    return None if row is None else dict(row)
+
+
+def latest_run(conn: Connection, kind: str | None = None) -> dict[str, Any] | None:
+    """The newest batch run (of one kind, or of any) without its log; one whose process died reads as failed."""
+    run = _newest(conn, kind)
+    if run is None or run["status"] not in ACTIVE or job_running(conn, run["kind"]):
+        return run
+    # the lock is free: the job died, or it finished meanwhile (it writes its row before it unlocks)
+    again = _newest(conn, kind)
+    if again is None or again["run_id"] != run["run_id"] or again["status"] not in ACTIVE:
+        return again
+    return {**again, "status": "failed", "error": STALE_ERROR}
 
 
 def finish_run(rec: RunRecorder, status: str, error: str | None = None) -> None:

@@ -1,4 +1,4 @@
-"""What `pde db status` reports: which server, its version, TimescaleDB, and table row counts."""
+"""What `pde db status` reports: which server, its version, TimescaleDB, the role it connects as, row counts."""
 
 from __future__ import annotations
 
@@ -39,12 +39,17 @@ def database_status(conn: Connection) -> dict:
         exists = conn.execute(text("SELECT to_regclass(:t) IS NOT NULL"), {"t": table}).scalar()
         # table names come from the constant above, never from input
         counts[table] = conn.execute(text(f"SELECT count(*) FROM {table}")).scalar() if exists else None
+    role, superuser = conn.execute(text(
+        "SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user")).one()
     kinds = {}
     if migrations:
         kinds = {t: time_table_kind(conn, t) for t in ("transactions", "daily_balances", "risk_scores")}
     return {
         "server_version": version,
         "timescaledb": timescale,
+        # least privilege: the application should not connect as a superuser (which can bypass the audit log's
+        # triggers); reported so an operator sees it
+        "role": {"name": role, "superuser": bool(superuser)},
         "migrations": list(migrations),
         "time_tables": kinds,
         "row_counts": counts,

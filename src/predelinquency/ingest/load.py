@@ -6,17 +6,35 @@ upload, and the audit row, are the write side's (operations/uploads.py).
 
 from __future__ import annotations
 
+import logging
+import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import polars as pl
+import psycopg
 from sqlalchemy import Connection, text
 
 from predelinquency.db.bulk import copy_in
-from predelinquency.db.rollup import latest_data_day, refresh_daily_balances
-from predelinquency.errors import PdeError
+from predelinquency.db.rollup import refresh_daily_balances
+from predelinquency.errors import Conflict, PdeError
+from predelinquency.ingest.dates import date_limits
 from predelinquency.ingest.schemas import SPECS
-from predelinquency.ingest.validate import DEFAULT_MAX_ERRORS, LINE_COLUMN, Parsed, RowError, parse, summarise
+from predelinquency.ingest.validate import (
+    DEFAULT_MAX_ERRORS,
+    LINE_COLUMN,
+    Parsed,
+    RowError,
+    parse,
+    printable,
+    summarise,
+)
+from predelinquency.settings import Ingest
+
+log = logging.getLogger(__name__)
+# the start of a problem the database found in a row the validator accepted (a gap in the validator)
+REFUSED = "refused by the database"
 
 
 class UploadRejected(PdeError):
@@ -90,17 +108,14 @@ def _account_owner_errors(conn: Connection, frames: dict[str, pl.DataFrame]) -> 
     return out
 
 
-def roll_up_back_dated(conn: Connection, transactions: pl.DataFrame) -> int:
+def roll_up_back_dated(conn: Connection, transactions: pl.DataFrame, last: date | None) -> int:
     """daily_balances rows recomputed for uploaded transactions dated on or before the rollup's latest day.
 
     The nightly job only rolls up days after its latest one, so such transactions (late postings, a
     backfill) would never reach the features. Their customers' days from the earliest such transaction to
-    the latest rolled-up day are recomputed: balances carry forward, so every later day changes too.
+    the latest rolled-up day (`last`) are recomputed: balances carry forward, so every later day changes too.
     """
-    if transactions.height == 0:
-        return 0
-    last = latest_data_day(conn)
-    if last is None:
+    if transactions.height == 0 or last is None:
         return 0
     late = transactions.filter(pl.col("ts").dt.date() <= last)
     if late.height == 0:
@@ -117,7 +132,7 @@ class Loaded:
     daily_balances_recomputed: int
 
 
-def load(conn: Connection, parsed: dict[str, Parsed]) -> Loaded:
+def load(conn: Connection, parsed: dict[str, Parsed], settings: Ingest) -> Loaded:
     """Loads parsed files; raises UploadRejected (nothing loaded) when any row of any file is bad.
 
     Runs in a savepoint on the caller's transaction: the rows and the daily rows their back-dated
@@ -126,26 +141,52 @@ def load(conn: Connection, parsed: dict[str, Parsed]) -> Loaded:
     unknown = set(parsed) - set(SPECS)
     if unknown:
         raise PdeError(f"unknown file kind(s): {', '.join(sorted(unknown))}; expected {', '.join(SPECS)}")
-    errors = {k: list(p.errors) for k, p in parsed.items()}
+    limits = date_limits(conn, settings)
+    errors = {k: sorted([*p.errors, *(limits.errors(k, p.frame) if p.frame.width else [])])
+              for k, p in parsed.items()}
     if not any(errors.values()):
         errors = check_against_database(conn, parsed)
     if any(errors.values()):
         raise UploadRejected({k: v[:DEFAULT_MAX_ERRORS] for k, v in errors.items() if v})
     counts: dict[str, int] = {}
     recomputed = 0
-    with conn.begin_nested():
-        for kind in SPECS:  # referenced tables first
-            if kind not in parsed:
-                continue
-            frame = parsed[kind].frame.drop(LINE_COLUMN)
-            if kind == "transactions" and frame.height:
-                lo, hi = frame.select(pl.col("ts").min().dt.date().alias("lo"),
-                                      pl.col("ts").max().dt.date().alias("hi")).row(0)
-                conn.execute(text("SELECT pde_ensure_partitions('transactions', :lo, :hi)"), {"lo": lo, "hi": hi})
-            counts[kind] = copy_in(conn, kind, frame)
-            if kind == "transactions":
-                recomputed = roll_up_back_dated(conn, frame)
+    kind = ""
+    try:
+        with conn.begin_nested():
+            for kind in SPECS:  # referenced tables first
+                if kind not in parsed:
+                    continue
+                frame = parsed[kind].frame
+                if kind == "transactions" and frame.height:
+                    lo, hi = frame.select(pl.col("ts").min().dt.date().alias("lo"),
+                                          pl.col("ts").max().dt.date().alias("hi")).row(0)
+                    conn.execute(text("SELECT pde_ensure_partitions('transactions', :lo, :hi)"),
+                                 {"lo": lo, "hi": hi})
+                counts[kind] = copy_in(conn, kind, frame.drop(LINE_COLUMN))
+                if kind == "transactions":
+                    recomputed = roll_up_back_dated(conn, frame, limits.last_data_day)
+    except psycopg.errors.UniqueViolation:
+        raise Conflict("another upload loaded some of these ids meanwhile; nothing was loaded: "
+                       "check the files again") from None
+    except psycopg.Error as exc:  # the validator let through a value the database refuses: name its row
+        refused = _refused_row(exc, kind, parsed)
+        if refused is None:
+            raise
+        log.error("the database refused a row the validator accepted: %s", exc)
+        raise UploadRejected({kind: [refused]}) from None
     return Loaded(counts, recomputed)
+
+
+def _refused_row(exc: psycopg.Error, kind: str, parsed: dict[str, Parsed]) -> RowError | None:
+    """The row (source line, column) a COPY error names, from the error's context ("COPY t, line 5, column c")."""
+    found = re.search(r"COPY \w+, line (\d+)(?:, column (\w+))?", exc.diag.context or "")
+    if not found or kind not in parsed:
+        return None
+    row = int(found.group(1)) - 1
+    lines = parsed[kind].frame.get_column(LINE_COLUMN)
+    line = int(lines[row]) if 0 <= row < len(lines) else 0
+    reason = printable(exc.diag.message_primary or type(exc).__name__, 200)
+    return RowError(line, found.group(2) or "", f"{REFUSED}: {reason}")
 
 
 def parse_all(sources: dict[str, bytes | str | Path]) -> dict[str, Parsed]:

@@ -20,6 +20,9 @@ Kind = Literal["int", "float", "str", "date", "datetime", "bool"]
 # numeric(12, 2) and numeric(14, 2) columns hold less than 10^10 and 10^12
 MONEY_12 = 9_999_999_999.99
 MONEY_14 = 999_999_999_999.99
+# free text: far below what a btree index entry holds (customers_name_idx), enforced by the schema too (sql/009)
+NAME_LENGTH = 200
+REGION_LENGTH = 100
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class Column:
     max: float | None = None
     choices: tuple[str, ...] | None = None
     default: Any = None  # used when the column is absent from the file (optional columns only)
+    max_length: int | None = None  # characters, for free text (the customers table's CHECKs say the same)
 
 
 @dataclass(frozen=True)
@@ -52,11 +56,11 @@ class TableSpec:
 
 CUSTOMERS = TableSpec("customers", "customer_id", (
     Column("customer_id", "int", min=1),
-    Column("full_name", "str"),
+    Column("full_name", "str", max_length=NAME_LENGTH),
     Column("age", "int", min=18, max=100),
     Column("employment_type", "str", choices=EMPLOYMENT),
     Column("segment", "str", choices=SEGMENTS),
-    Column("region", "str"),
+    Column("region", "str", max_length=REGION_LENGTH),
     Column("monthly_income", "float", min=0, max=MONEY_12),
     Column("salary_day", "int", required=False, min=1, max=28),
     Column("tenure_months", "int", min=0, max=2_000),

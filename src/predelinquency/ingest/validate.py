@@ -7,7 +7,9 @@ to hold one record per line). Nothing here touches the database; `load.py` adds 
 
 from __future__ import annotations
 
+import csv
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +22,10 @@ LINE_COLUMN = "__line"
 _TRUE = ("true", "t", "yes", "y", "1")
 _FALSE = ("false", "f", "no", "n", "0")
 DEFAULT_MAX_ERRORS = 5_000
+# C0 and C1 control characters and DEL: PostgreSQL text cannot hold NUL, and none belongs in a name or a code
+_CONTROL = r"[\x00-\x1f\x7f-\x9f]"
+_NOT_UTF8 = "contains bytes that are not UTF-8 text (save the file as CSV UTF-8)"
+_HAS_CONTROL = "contains a control character (NUL, tab, line break or similar)"
 
 
 @dataclass(frozen=True, order=True)
@@ -65,39 +71,111 @@ def _typed(col: Column) -> pl.Expr:
         f = raw.cast(pl.Float64, strict=False)
         return pl.when(f.is_finite()).then(f)
     if col.kind == "date":
-        return raw.str.to_date("%Y-%m-%d", strict=False)
+        return _calendar(raw.str.to_date("%Y-%m-%d", strict=False))
     if col.kind == "datetime":
         # ISO 8601 with 'T' or space, optional fraction, optional offset or Z; no offset means UTC
         iso = raw.str.replace(r"^(\d{4}-\d{2}-\d{2}) ", "${1}T").str.replace(r"Z$", "+00:00")
         utc = pl.Datetime("us", "UTC")
-        return pl.coalesce(
+        return _calendar(pl.coalesce(
             iso.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", strict=False, time_zone="UTC").cast(utc),
             iso.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False, time_zone="UTC").cast(utc),
             iso.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
-        )
+        ))
     if col.kind == "bool":
         low = raw.str.to_lowercase()
         return pl.when(low.is_in(_TRUE)).then(True).when(low.is_in(_FALSE)).then(False)
     return raw
 
 
+def _calendar(day: pl.Expr) -> pl.Expr:
+    """The date, or null for a year Polars parses but no calendar (nor Python, nor PostgreSQL) holds: 0, 10000."""
+    return pl.when(day.dt.year().is_between(1, 9999)).then(day)
+
+
 _KIND_WORDS = {"int": "a whole number", "float": "a number", "date": "a date (YYYY-MM-DD)",
                "datetime": "a timestamp (ISO 8601)", "bool": "true or false", "str": "text"}
 
 
-def _read(source: bytes | str | Path) -> pl.DataFrame:
-    """Every field as text (so bad values can be reported, not silently coerced)."""
+def _bytes(source: bytes | str | Path) -> bytes:
+    """The file's bytes without Excel's UTF-8 byte-order mark, with old Mac line ends (CR only) made LF."""
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
-    if data.startswith(b"\xef\xbb\xbf"):  # Excel's UTF-8 byte-order mark
-        data = data[3:]
-    return pl.read_csv(io.BytesIO(data), infer_schema=False, truncate_ragged_lines=False)
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    if b"\n" not in data and b"\r" in data:
+        data = data.replace(b"\r", b"\n")
+    return data
+
+
+def _read(data: bytes) -> tuple[pl.DataFrame, list[RowError]]:
+    """Every field as text (so bad values can be reported, not silently coerced), with its source line.
+
+    Bytes that are not UTF-8 become U+FFFD, reported per value later. Polars reads well-formed files; one it
+    refuses (a row with too many fields, a stray quote) is read again by Python's csv module, which names the
+    line of each such row instead of failing the whole file.
+    """
+    try:
+        df = pl.read_csv(io.BytesIO(data), infer_schema=False, encoding="utf8-lossy", truncate_ragged_lines=False)
+    except pl.exceptions.NoDataError:
+        return pl.DataFrame(), [RowError(1, "", "the file is empty (no header row)")]
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException):
+        return _read_row_by_row(data)
+    if b'"' in data:  # only a quoted field can span lines: count them so each row keeps its source line
+        spans = pl.sum_horizontal(pl.col(c).str.count_matches("\n", literal=True).fill_null(0) for c in df.columns)
+        first = 2 + sum(c.count("\n") for c in df.columns)
+        df = df.with_columns((pl.lit(first, pl.Int64) + (spans + 1).cum_sum() - (spans + 1)).alias(LINE_COLUMN))
+    else:
+        df = df.with_row_index(LINE_COLUMN, offset=2).with_columns(pl.col(LINE_COLUMN).cast(pl.Int64))
+    return df, []
+
+
+def _read_row_by_row(data: bytes) -> tuple[pl.DataFrame, list[RowError]]:
+    """A file Polars refused, read by Python's csv module: rows with too many fields are named, not fatal."""
+    reader = csv.reader(io.StringIO(data.decode("utf-8", errors="replace"), newline=""), strict=True)
+    errors: list[RowError] = []
+    rows: list[list[str | None]] = []
+    lines: list[int] = []
+    header: list[str] | None = None
+    start = 1
+    try:
+        for record in reader:
+            if header is None:
+                header = _unique(record)
+            elif len(record) > len(header):
+                errors.append(RowError(start, "", f"has {len(record)} fields; the header has {len(header)}"))
+            elif record:
+                rows.append([*record, *([None] * (len(header) - len(record)))])
+                lines.append(start)
+            start = reader.line_num + 1
+    except csv.Error as exc:  # a broken quote or a huge field: nothing after it can be trusted
+        reason = "a quoted field is never closed" if "end of data" in str(exc) else printable(str(exc))
+        errors.append(RowError(start, "", f"not readable as CSV from this line on: {reason}"))
+    if header is None:
+        return pl.DataFrame(), [RowError(1, "", "the file is empty (no header row)")]
+    columns = {name: [r[i] for r in rows] for i, name in enumerate(header)}
+    df = pl.DataFrame(columns, schema=dict.fromkeys(header, pl.String))
+    return df.with_columns(pl.Series(LINE_COLUMN, lines, pl.Int64)), errors
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Header names made unique the way Polars does, so a repeated column is reported as unknown."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        out.append(name if name not in seen else f"{name}_duplicated_{seen[name] - 1}")
+        seen[name] = seen.get(name, 0) + 1
+    return out
+
+
+def printable(text: str, limit: int = 60) -> str:
+    """Text from the file made safe to show: control characters replaced, shortened."""
+    text = re.sub(_CONTROL, "\ufffd", text)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _header_errors(df: pl.DataFrame, spec: TableSpec) -> list[RowError]:
     errors = [RowError(1, c.name, "required column is missing")
               for c in spec.columns if c.required and c.name not in df.columns]
-    known = set(spec.column_names)
-    errors += [RowError(1, c, f"unknown column (expected: {', '.join(spec.column_names)})")
+    known = {*spec.column_names, LINE_COLUMN}
+    errors += [RowError(1, printable(c), f"unknown column (expected: {', '.join(spec.column_names)})")
                for c in df.columns if c not in known]
     return errors
 
@@ -120,27 +198,46 @@ def _row_rules(df: pl.DataFrame, spec: TableSpec) -> list[RowError]:
     return errors
 
 
+def _text_problem(col: Column) -> pl.Expr:
+    """Why the column's raw text cannot be stored, or null: not UTF-8, a control character, too long."""
+    raw = pl.col(col.name)
+    problem = (pl.when(raw.str.contains("\ufffd", literal=True)).then(pl.lit(_NOT_UTF8))
+               .when(raw.str.contains(_CONTROL)).then(pl.lit(_HAS_CONTROL)))
+    if col.max_length is not None:
+        problem = problem.when(raw.str.len_chars() > col.max_length).then(
+            pl.format(f"is {{}} characters long; at most {col.max_length} are allowed", raw.str.len_chars()))
+    return problem
+
+
 def parse(kind: str, source: bytes | str | Path, max_errors: int = DEFAULT_MAX_ERRORS) -> Parsed:
     """The file as a typed frame for table `kind`, with every problem found (at most max_errors)."""
     spec = SPECS[kind]
-    try:
-        raw = _read(source)
-    except (pl.exceptions.ComputeError, pl.exceptions.NoDataError, UnicodeDecodeError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return Parsed(kind, pl.DataFrame(), [RowError(1, "", f"not a readable CSV file: {reason}")])
-    errors = _header_errors(raw, spec)
-    if errors:
-        return Parsed(kind, pl.DataFrame(), errors)
+    data = _bytes(source)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return Parsed(kind, pl.DataFrame(), [RowError(1, "", "the file is UTF-16 text; save it as CSV UTF-8")])
+    raw, errors = _read(data)
+    if raw.width:
+        errors += _header_errors(raw, spec)
+    if not raw.width:
+        return Parsed(kind, pl.DataFrame(), errors or [RowError(1, "", "the file is empty (no header row)")])
+    if any(e.line == 1 for e in errors):
+        return Parsed(kind, pl.DataFrame(), sorted(errors)[:max_errors])
     df = raw.with_columns(
         *(pl.col(c.name).str.strip_chars() for c in spec.columns if c.name in raw.columns),
         *(pl.lit(None, pl.String).alias(c.name) for c in spec.columns if c.name not in raw.columns),
-    ).with_columns(pl.all().replace("", None)).with_row_index(LINE_COLUMN, offset=2)
+    ).with_columns(pl.exclude(LINE_COLUMN).replace("", None))
+    df = df.filter(~pl.all_horizontal(pl.exclude(LINE_COLUMN).is_null()))  # blank lines hold no record
+    for c in spec.columns:  # a value that cannot be stored is reported once, then treated as unreadable
+        problem = _text_problem(c)
+        errors += _errors(df, problem.is_not_null(), c.name, problem)
+        df = df.with_columns(pl.when(problem.is_null()).then(pl.col(c.name)).alias(c.name),
+                             (pl.col(c.name).is_not_null() | problem.is_not_null()).alias(f"__present_{c.name}"))
 
     typed = df.with_columns(_typed(c).alias(f"__t_{c.name}") for c in spec.columns)
     for c in spec.columns:
         value, present = pl.col(f"__t_{c.name}"), pl.col(c.name).is_not_null()
         if c.required:
-            errors += _errors(typed, ~present, c.name, "value is missing")
+            errors += _errors(typed, ~pl.col(f"__present_{c.name}"), c.name, "value is missing")
         errors += _errors(typed, present & value.is_null(), c.name,
                           pl.lit(f"not {_KIND_WORDS[c.kind]}: ") + _shown(c.name))
         if c.choices:

@@ -2,6 +2,9 @@
 
 Everything about the file is checked before anything is trained or written, and problems are reported in the
 file's terms (column names, line numbers). CSV line numbers assume one line per record after the header.
+Handled rather than refused: a column empty in every row is left out of the model (named in the result), and a
+category never seen in training scores as a missing value (counted in predict's result). Refused: a target that
+is not 0/1 (two labels such as good/bad are not guessed: which one is the default is the user's to say).
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ TIME_PERIODS = 10
 
 @dataclass
 class TrainingTable:
-    """A validated training file: features, 0/1 labels, optional time groups, and the file's column roles."""
+    """A validated training file: features, 0/1 labels, optional time groups, the file's column roles, and the
+    columns left out because they are empty in every row."""
 
     X: pl.DataFrame
     y: np.ndarray
@@ -44,6 +48,7 @@ class TrainingTable:
     target: str
     id_column: str | None
     time_column: str | None
+    empty_columns: list[str]
 
 
 def _is_parquet(path: Path) -> bool:
@@ -110,8 +115,15 @@ def _labels(df: pl.DataFrame, target: str, path: Path) -> np.ndarray:
         mapped = text.replace_strict(TRUE_FALSE, default=None, return_dtype=pl.Int64)
         if mapped.is_null().any():
             values = sorted(set(s.cast(pl.String).unique().to_list()))
+            if len(values) == 2:
+                # two labels such as good/bad are refused, not guessed: the wrong way round the model ranks
+                # the safest customers as the riskiest and nothing downstream would notice
+                raise PdeError(f"target column `{target}` must be binary 0/1 with 1 = default; it has the labels "
+                               f"{values[0]!r} and {values[1]!r}: recode it, 1 for the label that means default "
+                               "and 0 for the other")
             shown = ", ".join(repr(v) for v in values[:6]) + (", …" if len(values) > 6 else "")
-            raise PdeError(f"target column `{target}` must be binary 0/1 (or true/false); found values: {shown}")
+            raise PdeError(f"target column `{target}` must be binary 0/1 (or true/false); found values: {shown}: "
+                           "recode it, 1 for a default and 0 otherwise")
         y = mapped.to_numpy()
     if y.min() == y.max():
         raise PdeError(f"target column `{target}` has only {int(y[0])}s: need both defaults (1) and non-defaults (0)")
@@ -142,6 +154,26 @@ def _time_groups(df: pl.DataFrame, column: str, path: Path) -> np.ndarray:
     return np.array([starts[int(p)] for p in period])
 
 
+def _check_ids(df: pl.DataFrame, id_column: str, path: Path, time_column: str | None = None) -> None:
+    """Raises PdeError for an empty id or one that repeats (per time, with a time column), naming both lines."""
+    s = df[id_column]
+    if s.null_count():
+        first = int(s.is_null().arg_true()[0])
+        raise PdeError(f"id column `{id_column}` has {s.null_count()} empty value(s), first at {_where(path, first)}")
+    keys = [id_column, *([time_column] if time_column else [])]
+    seen_before = df.select(pl.int_range(pl.len()).over(keys) > 0).to_series()
+    if not seen_before.any():
+        return
+    second = int(seen_before.arg_true()[0])
+    key = df.row(second, named=True)
+    first = int(df.select(pl.all_horizontal([pl.col(k) == key[k] for k in keys]).arg_true()).to_series()[0])
+    per = f" at the same `{time_column}`" if time_column else ""
+    hint = "" if time_column else " (rows of one customer at several dates need --time)"
+    raise PdeError(f"id column `{id_column}` repeats{per}: {key[id_column]!r} at {_where(path, first)} and "
+                   f"{_where(path, second)}, {int(seen_before.sum())} repeat(s) in all: "
+                   f"each row needs its own id{hint}")
+
+
 def _check_numeric_looking(df: pl.DataFrame, path: Path) -> None:
     """Raises PdeError for a text column that is really numeric but for a few stray values (a typo, not a category)."""
     for name, dtype in df.schema.items():
@@ -170,40 +202,71 @@ def load_training_table(path: Path, target: str, id_column: str | None = None,
     if len(set(used)) != len(used):
         raise PdeError("--target, --id and --time must be different columns")
     y = _labels(df, target, path)
+    if id_column:
+        _check_ids(df, id_column, path, time_column)
     groups = _time_groups(df, time_column, path) if time_column else None
     X = df.drop(used)
+    # a column empty in every row says nothing: left out (and named in the result), not an error
+    empty = [c for c in X.columns if X[c].null_count() == X.height]
+    if empty:
+        log.warning("column(s) %s empty in every row: left out of the model", ", ".join(f"`{c}`" for c in empty))
+        X = X.drop(empty)
     if X.width == 0:
-        raise PdeError(f"{path} has no feature columns besides the target, id and time")
+        left_out = f" (empty in every row: {', '.join(empty)})" if empty else ""
+        raise PdeError(f"{path} has no feature columns besides the target, id and time{left_out}")
     _check_numeric_looking(X, path)
-    return TrainingTable(X, y, groups, target, id_column, time_column)
+    return TrainingTable(X, y, groups, target, id_column, time_column, empty)
 
 
 def train_file(settings: Settings, engine: Engine, path: Path, target: str, *, actor: str,
                id_column: str | None = None, time_column: str | None = None,
-               search_iterations: int | None = None) -> dict[str, Any]:
-    """Trains and registers a tabular model from the file; {version, status, metrics, params}."""
+               search_trials: int | None = None) -> dict[str, Any]:
+    """Trains and registers a tabular model from the file; {version, status, metrics, params, empty_columns}.
+
+    Columns empty in every row are left out of the model and listed in empty_columns (and in params).
+    """
     table = load_training_table(path, target, id_column, time_column)  # before the run: a bad file records nothing
     job = {"data": str(path), "target": target, "id_column": id_column, "time_column": time_column,
            "rows": table.X.height}
     with recorded_run(engine, "train", actor, job) as rec:
-        rec.progress(0.01, f"training on {table.X.height} rows, {table.X.width} features from {path.name}")
+        left_out = f" ({len(table.empty_columns)} empty column(s) left out)" if table.empty_columns else ""
+        rec.progress(0.01, f"training on {table.X.height} rows, {table.X.width} features from {path.name}{left_out}")
         result = train_table(table.X, table.y, table.groups, settings, kind="tabular",
-                             search_iterations=search_iterations, progress=rec.progress,
+                             search_trials=search_trials, progress=rec.progress,
                              meta={"data": str(path), "target": target, "id_column": id_column,
-                                   "time_column": time_column})
+                                   "time_column": time_column, "empty_columns": table.empty_columns})
         rec.stages.extend(result.stages)
         with engine.begin() as conn:
             reg = register(conn, settings, result.model, trained_by=actor, params=result.params,
                            metrics=result.metrics, baseline=result.baseline)
         rec.metrics.update({"version": reg["version"], "oot_auc": result.metrics["oot_auc"]})
-    return {**reg, "kind": "tabular", "metrics": result.metrics, "params": result.params}
+    return {**reg, "kind": "tabular", "metrics": result.metrics, "params": result.params,
+            "empty_columns": table.empty_columns}
+
+
+def _unseen_categories(df: pl.DataFrame, categories: dict[str, list[str]], path: Path) -> dict[str, int]:
+    """{column: rows} of category values the model never saw in training (they are scored as missing)."""
+    unseen = {}
+    for name, known in categories.items():
+        if name not in df.columns:
+            continue  # the model's own check names the missing column
+        s = df[name].cast(pl.String)
+        new = s.is_not_null() & ~s.is_in(known)
+        if new.any():
+            first = int(new.arg_true()[0])
+            unseen[name] = int(new.sum())
+            log.warning("column `%s`: %d value(s) not seen in training, first %r at %s: scored as missing",
+                        name, unseen[name], s[first], _where(path, first))
+    return unseen
 
 
 def predict_file(settings: Settings, conn: Connection, path: Path, out: Path,
                  version: str | None = None) -> dict[str, Any]:
-    """Writes id, probability, score and tier per row of the file to `out` (CSV); {version, rows, out, tiers}.
+    """Writes id, probability, score and tier per row of the file to `out` (CSV); {version, rows, out, tiers,
+    unseen_categories}.
 
-    Nothing is written unless every row could be scored.
+    Nothing is written unless every row could be scored. A category the model never saw in training is scored
+    as a missing value; unseen_categories counts such rows per column.
     """
     model = load_model(settings, conn, version)
     id_column = model.meta.get("id_column")
@@ -211,6 +274,10 @@ def predict_file(settings: Settings, conn: Connection, path: Path, out: Path,
     df = read_table(path, string_columns=model.categorical_features)
     if id_column and id_column not in df.columns:
         raise PdeError(f"id column `{id_column}` (the id at training) is not in {path}")
+    if id_column:
+        time_column = model.meta.get("time_column")
+        _check_ids(df, id_column, path, time_column if time_column in df.columns else None)
+    unseen = _unseen_categories(df, model.ensemble.encoder_.categories_, path)
     pd_ = model.predict_pd(df)  # PdeError names any column the model needs that the file lacks
     score = pd_to_score(pd_, settings.scoring)
     tier = pd_to_tier(pd_, settings.scoring)
@@ -229,4 +296,4 @@ def predict_file(settings: Settings, conn: Connection, path: Path, out: Path,
         raise
     tiers = {t: int(n) for t, n in zip(*np.unique(tier.astype(str), return_counts=True), strict=True)}
     return {"version": model.version, "rows": df.height, "out": str(out), "mean_pd": round(float(pd_.mean()), 6),
-            "tiers": tiers}
+            "tiers": tiers, "unseen_categories": unseen}

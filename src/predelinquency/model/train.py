@@ -1,8 +1,12 @@
 """train_table: any labelled table → a calibrated, evaluated, explained PDModel, ready to register.
 
-split → search + fit (early-stopped on validation) → calibrate → threshold → evaluate on the test → CV → SHAP
-importance → PSI baselines. The test rows are only touched by `evaluate`, per-learner AUC and importance: nothing
-tuned sees them. CV runs on train + validation only.
+split → search + fit → blend → calibrate → threshold → evaluate on the test → CV → SHAP importance → PSI
+baselines. The test rows are only touched by `evaluate`, per-learner AUC and importance: nothing tuned sees them.
+
+Two ways to search and calibrate. A table without time and at most KFOLD_MAX_ROWS development rows: the search
+runs on stratified folds of train + validation, the blend and the calibration on the folds' out-of-fold margins,
+and the learners are refitted on all of train + validation (the folds are its CV). Otherwise (out of time, or a
+large table): one fold, the validation window or rows, which early-stops, weights and calibrates; CV refits.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from predelinquency.errors import PdeError
 from predelinquency.model import split as S
 from predelinquency.model.calibration import Calibrator
 from predelinquency.model.encoding import Table, TableEncoder, to_pandas
-from predelinquency.model.ensemble import RiskEnsemble
+from predelinquency.model.ensemble import RiskEnsemble, monotone_vector
 from predelinquency.model.evaluate import auc, evaluate, expected_calibration_error
 from predelinquency.model.pd_model import PDModel
 from predelinquency.model.psi import baseline_bins
@@ -35,9 +39,9 @@ from predelinquency.settings import Settings
 log = logging.getLogger(__name__)
 # SHAP importance is a mean: a few thousand rows pin it down
 IMPORTANCE_ROWS = 5_000
-# on small tables a trial takes a second, so the search gets at least this many trials
-SMALL_TABLE_ROWS = 20_000
-SMALL_TABLE_SEARCH = 12
+# above this many development rows a table is searched on its validation rows alone: k folds would cost k fits
+# per trial where one validation set is already large enough to rank parameters
+KFOLD_MAX_ROWS = 50_000
 
 
 @dataclass
@@ -67,7 +71,7 @@ def _cv(X: pd.DataFrame, y: np.ndarray, folds: S.Folds, ensemble: RiskEnsemble) 
         if len(np.unique(y[tr])) < 2 or len(np.unique(y[va])) < 2:
             continue
         e = RiskEnsemble(weights=ensemble.weights_, imbalance=ensemble.imbalance, params=ensemble.params_,
-                         random_state=ensemble.random_state, n_jobs=ensemble.n_jobs)
+                         monotone=ensemble.monotone, random_state=ensemble.random_state, n_jobs=ensemble.n_jobs)
         e.fit(X.iloc[tr], y[tr])
         aucs.append(auc(y[va], e.decision_function(X.iloc[va])))
     return aucs
@@ -85,14 +89,14 @@ def psi_baseline(X_train: pd.DataFrame, scores: np.ndarray) -> dict[str, Any]:
 
 def train_table(X: Table, y: npt.ArrayLike, groups: npt.ArrayLike | None, settings: Settings, *,
                 kind: str = "tabular", gap: int = 0, validation_gap: int | None = None,
-                entities: npt.ArrayLike | None = None, search_iterations: int | None = None,
+                entities: npt.ArrayLike | None = None, search_trials: int | dict[str, int] | None = None,
                 meta: dict[str, Any] | None = None, progress: Progress = no_progress) -> TrainResult:
     """A trained, calibrated and evaluated model on the table; groups (e.g. as_of dates) make the split out-of-time.
 
     gap: time groups dropped before validation and before test (behavioural snapshots: outcome_days /
     snapshot_every_days, rounded up); entities (customer ids) make the validation a share of the customers (see split).
-    search_iterations overrides settings.training.search_iterations (which
-    small tabular tables raise to SMALL_TABLE_SEARCH).
+    search_trials overrides settings.training.search_trials; a {learner: trials} dict (params["search_trials"]
+    of an earlier run) reproduces that run's search.
     """
     t = settings.training
     df = to_pandas(X).reset_index(drop=True)
@@ -120,26 +124,32 @@ def train_table(X: Table, y: npt.ArrayLike, groups: npt.ArrayLike | None, settin
     ytr, yva, yte = yy[sp.train], yy[sp.validation], yy[sp.test]
     stage("split", 0.05)
 
-    kept, selection = select_features(Xtr, ytr, Xva, yva, t.max_features, t.random_seed)
+    monotone_vector(TableEncoder().fit(df), t.monotone)  # a bad constraint fails now, not after the search
+    kept, selection = select_features(Xtr, ytr, Xva, yva, t.max_features, t.random_seed, keep=list(t.monotone))
     X_all_train = Xtr  # every column, for the drift baseline
     if len(kept) < df.shape[1]:
         df = df[kept]
         Xtr, Xva, Xte = df.iloc[sp.train], df.iloc[sp.validation], df.iloc[sp.test]
     stage("feature_selection", 0.1)
 
-    n_search = t.search_iterations if search_iterations is None else search_iterations
-    # a bank's small table trains in seconds, so it can afford a wider search; behavioural snapshots keep to config
-    if search_iterations is None and kind == "tabular" and len(sp.train) <= SMALL_TABLE_ROWS:
-        n_search = max(n_search, SMALL_TABLE_SEARCH)
-    ens = RiskEnsemble(weights=t.ensemble_weights, imbalance=t.imbalance, search_iterations=n_search,
-                       fit_weights=t.fit_ensemble_weights, random_state=t.random_seed, n_jobs=2)
-    ens.fit(Xtr, ytr, Xva, yva)
+    trials = t.search_trials if search_trials is None else search_trials
+    ens = RiskEnsemble(weights=t.ensemble_weights, imbalance=t.imbalance, search_trials=trials,
+                       search_seconds=t.behavioural_search_seconds if kind == "behavioural" else t.search_seconds,
+                       monotone=t.monotone or None, random_state=t.random_seed, n_jobs=2)
+    dev = np.concatenate([sp.train, sp.validation])
+    search_folds = (S.stratified_folds(yy[dev], t.cv_folds, t.random_seed)
+                    if g is None and len(dev) <= KFOLD_MAX_ROWS else [])
+    if search_folds:
+        ens.fit(df.iloc[dev], yy[dev], folds=search_folds)
+        z_cal, y_cal = ens.oof_margin_, yy[dev]  # out of fold: each row scored by a model that never saw it
+    else:
+        ens.fit(Xtr, ytr, Xva, yva)
+        z_cal, y_cal = ens.decision_function(Xva), yva
     stage("search_and_fit", 0.6)
 
-    z_va = ens.decision_function(Xva)
-    cal = Calibrator(random_state=t.random_seed).fit(z_va, yva)
-    pd_va = cal.predict(z_va)
-    threshold = best_threshold(yva, pd_va, settings.costs)
+    cal = Calibrator(random_state=t.random_seed).fit(z_cal, y_cal)
+    pd_cal = cal.predict(z_cal)
+    threshold = best_threshold(y_cal, pd_cal, settings.costs)
     model = PDModel(ens, cal, threshold, kind=kind, meta=dict(meta or {}))
     stage("calibrate_and_threshold", 0.65)
 
@@ -149,34 +159,44 @@ def train_table(X: Table, y: npt.ArrayLike, groups: npt.ArrayLike | None, settin
     metrics["ece_uncalibrated"] = round(expected_calibration_error(yte, 1 / (1 + np.exp(-z_te))), 6)
     metrics["calibration_method"] = cal.method_
     metrics["threshold_bayes"] = round(bayes_threshold(settings.costs), 8)
-    metrics["validation_auc"] = round(auc(yva, z_va), 6)
+    metrics["validation_auc"] = round(auc(y_cal, z_cal), 6)
     metrics["per_learner_auc"] = {n: round(auc(yte, m), 6) for n, m in ens.learner_margins(Xte).items()}
+    metrics["ensemble"] = {**ens.blend_, "weights": ens.weights_,
+                           "test_auc": {**metrics["per_learner_auc"], "blend": metrics["oot_auc"]}}
     stage("evaluate", 0.7)
 
-    dev = np.concatenate([sp.train, sp.validation])
-    cv_gap = gap if validation_gap is None else validation_gap
-    ent = None if entities is None else np.asarray(entities)[dev]
-    folds = (S.expanding_window_folds(g[dev], t.cv_folds, cv_gap, gap, ent) if g is not None
-             else S.stratified_folds(yy[dev], t.cv_folds, t.random_seed))
-    cv = _cv(df.iloc[dev].reset_index(drop=True), yy[dev], folds, ens)
+    if search_folds:
+        cv = ens.fold_auc_
+        cv_kind = "stratified_kfold"  # the search's own folds: no refits
+    else:
+        cv_gap = gap if validation_gap is None else validation_gap
+        ent = None if entities is None else np.asarray(entities)[dev]
+        # a large table without time has its validation rows for tuning: refitting k folds would cost more than
+        # the rest of its training, so only time-ordered tables get CV here
+        folds = S.expanding_window_folds(g[dev], t.cv_folds, cv_gap, gap, ent) if g is not None else []
+        cv = _cv(df.iloc[dev].reset_index(drop=True), yy[dev], folds, ens)
+        cv_kind = "expanding_window" if g is not None else "none (a large table: its validation rows tune it)"
     metrics["cv_auc_mean"] = round(float(np.mean(cv)), 6) if cv else None
     metrics["cv_auc_std"] = round(float(np.std(cv)), 6) if cv else None
     metrics["cv_folds"] = len(cv)
-    metrics["cv_kind"] = "expanding_window" if g is not None else "stratified_kfold"
+    metrics["cv_kind"] = cv_kind
     stage("cross_validation", 0.9)
 
     sample = Xte if len(Xte) <= IMPORTANCE_ROWS else Xte.sample(IMPORTANCE_ROWS, random_state=t.random_seed)
     metrics["importance"] = global_importance(model.contributions(sample), model.feature_names)
     # the score baseline comes from the validation window: in-sample training scores of boosted trees are more
     # extreme than anything scored later and would show drift that is not there; features use the training rows
-    baseline = psi_baseline(X_all_train, pd_to_score(pd_va, settings.scoring))
+    baseline = psi_baseline(X_all_train, pd_to_score(pd_cal, settings.scoring))
     stage("importance_and_baseline", 1.0)
 
     params = {
         "rows": len(df), "features": len(model.feature_names), "categorical": model.categorical_features,
         "split": sp.summary(yy), "gap_groups": gap, "feature_selection": selection,
-        "validation_gap_groups": validation_gap, "imbalance": t.imbalance, "search_iterations": n_search,
-        "weights": ens.weights_, "learner_params": ens.params_, "calibration": cal.method_,
+        "validation_gap_groups": validation_gap, "imbalance": t.imbalance,
+        "search_trials": {n: r["trials"] for n, r in ens.search_.items()},
+        "search_seconds": round(sum(r["seconds"] for r in ens.search_.values()), 2),
+        "search_budget_seconds": ens.search_seconds, "search_folds": len(search_folds) or 1,
+        "monotone": t.monotone, "weights": ens.weights_, "learner_params": ens.params_, "calibration": cal.method_,
         "calibration_cv_brier": {k: (None if math.isinf(v) else round(v, 6)) for k, v in cal.cv_brier_.items()},
         "search": ens.search_, "costs": settings.costs.model_dump(), "random_seed": t.random_seed,
         **(meta or {}),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from typing import Any
 
@@ -12,14 +13,19 @@ from sqlalchemy.exc import IntegrityError
 
 from predelinquency.errors import Conflict, NotFound, PdeError
 from predelinquency.operations._common import as_dict
-from predelinquency.operations.accounts import User, get_user
+from predelinquency.operations.accounts import User, get_user, is_username, shown
 from predelinquency.operations.audit import write_audit
 from predelinquency.operations.permissions import actor_name, authorise, is_system
 from predelinquency.operations.users import AuthError
 
 KEY_PREFIX = "pde_"
 PREFIX_LENGTH = 12  # 'pde_' + 8 random characters: enough to find the row, far too little to guess the key
+MAX_KEY_LENGTH = 200
 INVALID_KEY = "invalid or revoked API key"
+# what create_api_key makes: the prefix then token_urlsafe's alphabet
+KEY_SHAPE = re.compile(rf"{KEY_PREFIX}[A-Za-z0-9_-]{{{PREFIX_LENGTH - len(KEY_PREFIX) + 1},{MAX_KEY_LENGTH}}}")
+_PREFIX_SHAPE = re.compile(rf"{KEY_PREFIX}[A-Za-z0-9_-]{{{PREFIX_LENGTH - len(KEY_PREFIX)}}}")
+_BIGINT_MAX = 2**63 - 1
 
 _COLS = "k.key_id, k.user_id, u.username, k.prefix, k.created_at, k.revoked_at"
 
@@ -60,8 +66,8 @@ def create_api_key(conn: Connection, username: str, actor: User | str) -> str:
 
 def user_for_api_key(conn: Connection, key: str) -> User:
     """The active user who owns this key; AuthError for an unknown, malformed or revoked key or inactive user."""
-    if not isinstance(key, str) or not key.startswith(KEY_PREFIX) or not PREFIX_LENGTH < len(key) <= 200:
-        raise AuthError(INVALID_KEY)
+    if not isinstance(key, str) or len(key) > MAX_KEY_LENGTH or not KEY_SHAPE.fullmatch(key):
+        raise AuthError(INVALID_KEY)  # the same answer as an unknown key; NUL or surrogates never reach the database
     row = conn.execute(
         text("SELECT k.key_hash, k.revoked_at, u.user_id, u.username, u.role, u.full_name, u.is_active "
              "FROM api_keys k JOIN users u ON u.user_id = k.user_id WHERE k.prefix = :p"),
@@ -78,14 +84,17 @@ def user_for_api_key(conn: Connection, key: str) -> User:
 def revoke_api_key(conn: Connection, key: int | str, actor: User | str) -> dict[str, Any]:
     """The revoked key's row (prefix, owner, revoked_at); key is its key_id, prefix, or the whole key."""
     if isinstance(key, int) and not isinstance(key, bool):
-        where, value = "k.key_id = :v", key
+        where, value, possible = "k.key_id = :v", key, 0 < key <= _BIGINT_MAX
     else:
         where, value = "k.prefix = :v", str(key)[:PREFIX_LENGTH]
+        possible = _PREFIX_SHAPE.fullmatch(value) is not None
     with conn.begin_nested():
-        row = conn.execute(text(f"SELECT {_COLS} FROM api_keys k JOIN users u ON u.user_id = k.user_id "
-                                f"WHERE {where} FOR UPDATE OF k"), {"v": value}).first()
+        row = None
+        if possible:
+            row = conn.execute(text(f"SELECT {_COLS} FROM api_keys k JOIN users u ON u.user_id = k.user_id "
+                                    f"WHERE {where} FOR UPDATE OF k"), {"v": value}).first()
         if row is None:
-            raise NotFound(f"API key {key} does not exist")
+            raise NotFound(f"API key {shown(key)} does not exist")
         _authorise_for(conn, actor, row.username)
         if row.revoked_at is not None:
             raise Conflict(f"API key {row.prefix} was already revoked at {row.revoked_at:%Y-%m-%d %H:%M}")
@@ -98,6 +107,8 @@ def revoke_api_key(conn: Connection, key: int | str, actor: User | str) -> dict[
 
 def list_api_keys(conn: Connection, username: str | None = None) -> list[dict[str, Any]]:
     """Keys (prefix, owner, created, revoked; never hashes), newest first, optionally of one user."""
+    if username is not None and not is_username(username):
+        return []  # no account can have this name
     rows = conn.execute(
         text(f"SELECT {_COLS} FROM api_keys k JOIN users u ON u.user_id = k.user_id "
              f"WHERE CAST(:u AS text) IS NULL OR u.username = :u ORDER BY k.created_at DESC, k.key_id DESC"),

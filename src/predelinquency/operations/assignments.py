@@ -6,11 +6,11 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, text
 
-from predelinquency.errors import Conflict
+from predelinquency.errors import Conflict, Forbidden
 from predelinquency.operations._common import as_dict, concurrent_change_is_conflict, lock_customer
 from predelinquency.operations.accounts import User
 from predelinquency.operations.audit import write_audit
-from predelinquency.operations.permissions import acting_user_id, authorise
+from predelinquency.operations.permissions import acting_user_id, allowed, allowed_roles, authorise
 from predelinquency.operations.users import check_assignee
 
 
@@ -46,6 +46,9 @@ def assign_customer(
 ) -> dict[str, Any]:
     """The new current assignment row (with 'officer' username and 'previous_officer_id').
 
+    Anyone who may work the list takes an unassigned customer themselves; giving a customer to someone else or
+    taking one from another officer needs assign_any (Forbidden otherwise).
+
     expected_current: the officer user_id the caller saw as current (None: saw it unassigned); when it is
     no longer so, Conflict. Leave it as ANY to reassign whoever holds the customer now.
     """
@@ -64,6 +67,11 @@ def assign_customer(
                            f"reload and try again")
         if current_id == assignee.user_id:
             raise Conflict(f"customer {customer_id} is already assigned to {assignee.username}")
+        if current_id not in (None, actor.user_id) and not allowed(actor, "assign_any"):
+            # taking over another officer's customer is a reassignment, a manager's decision
+            raise Forbidden(f"customer {customer_id} is assigned to {before['officer']}; user {actor.username} has "
+                            f"role {actor.role}, which may not take a customer assigned to someone else "
+                            f"(action 'assign_any' needs role {' or '.join(allowed_roles('assign_any'))})")
         if before is not None:
             conn.execute(text("UPDATE customer_assignments SET ended_at = now() WHERE assignment_id = :id"),
                          {"id": before["assignment_id"]})

@@ -18,9 +18,9 @@ PERMISSIONS: dict[str, tuple[frozenset[str], str]] = {
     "update_intervention": (_OFFICER, "change the status of interventions"),
     "snooze_customer": (_OFFICER, "snooze customers"),
     "record_outcome": (_OFFICER, "record intervention outcomes"),
-    "assign_self": (_OFFICER, "assign customers to themselves"),
+    "assign_self": (_OFFICER, "assign unassigned customers to themselves"),
     "manage_own_api_keys": (_OFFICER, "create and revoke their own API keys"),
-    "assign_any": (_MANAGER, "assign customers to other officers"),
+    "assign_any": (_MANAGER, "assign customers to other officers or take another officer's customers"),
     "promote_model": (_MANAGER, "promote a model to champion"),
     "retrain_model": (_MANAGER, "trigger model retraining"),
     "generate_data": (_MANAGER, "generate synthetic data"),
@@ -62,16 +62,19 @@ def allowed(user: User | str, action: str) -> bool:
     return user.is_active and user.role in PERMISSIONS[action][0]
 
 
+def allowed_roles(action: str) -> list[str]:
+    """The roles that may perform the action, in ROLES order."""
+    return [r for r in ROLES if r in PERMISSIONS[action][0]]
+
+
 def require(user: User | str, action: str) -> None:
     """Returns nothing; raises Forbidden naming the user's role and the refused action."""
     if allowed(user, action):
         return
     if not user.is_active:
         raise Forbidden(f"user {user.username} is deactivated and may not {PERMISSIONS[action][1]}")
-    roles, words = PERMISSIONS[action]
-    needed = " or ".join(r for r in ROLES if r in roles)
-    raise Forbidden(f"user {user.username} has role {user.role}, which may not {words} "
-                    f"(action '{action}' needs role {needed})")
+    raise Forbidden(f"user {user.username} has role {user.role}, which may not {PERMISSIONS[action][1]} "
+                    f"(action '{action}' needs role {' or '.join(allowed_roles(action))})")
 
 
 def authorise(conn: Connection, actor: User | str, action: str) -> User | str:

@@ -1,11 +1,23 @@
-"""User accounts: creation with argon2id password hashes, login with lockout, look-ups, password and deactivation."""
+"""User accounts: creation with argon2id hashes, login with a growing delay, look-ups, password and deactivation.
+
+Every refused login (unknown user, wrong password, account in its delay, deactivated account, input no account could
+match: NUL, surrogates, megabytes, nothing) answers GENERIC_LOGIN_ERROR after one argon2 verification, so neither the
+answer nor its timing says which usernames exist or what state an account is in; the audit log keeps the reason.
+
+The delay and its trade-off: after `auth.max_failed_logins` consecutive failures an account refuses every login for a
+delay that starts at `auth.first_delay_seconds` and doubles with each further failure, up to `auth.lockout_minutes`;
+a successful login (or an admin setting the password) resets it. During the delay even the right password is refused
+with the same message, since accepting it would tell a guesser they had found it; such attempts are audited but are
+not counted and do not extend the delay. So a guesser gets one try per delay (one per `lockout_minutes` once it is
+capped), while someone who knows a username can keep its owner out only by guessing again before every delay ends,
+each guess audited; once they stop, the account opens within `lockout_minutes`. The delay is per account, not per
+source: the login form has no client address it could trust.
+"""
 
 from __future__ import annotations
 
 import logging
-import math
-import re
-from datetime import datetime
+import unicodedata
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -14,22 +26,24 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import IntegrityError
 
 from predelinquency.errors import Conflict, NotFound, PdeError
-from predelinquency.operations.accounts import USER_COLUMNS, User, get_user, user_from_row
+from predelinquency.operations.accounts import USER_COLUMNS, User, get_user, is_username, shown, user_from_row
 from predelinquency.operations.audit import write_audit
 from predelinquency.operations.permissions import ROLES, actor_name, authorise, is_system
-from predelinquency.settings import Settings
+from predelinquency.settings import Auth, Settings
 
 log = logging.getLogger(__name__)
 
-USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")  # the same pattern as the users table's CHECK
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024  # argon2 accepts more, but a megabyte "password" is an attack, not a password
+MAX_FULL_NAME_LENGTH = 200  # the column has no limit; a name longer than this is junk, not a name
 ASSIGNABLE_ROLES = ("officer", "manager")
 GENERIC_LOGIN_ERROR = "invalid username or password"
+ANONYMOUS = "(anonymous)"  # the audit actor of a login whose username no account could have; not a valid username
 
 # argon2id with the library's RFC 9106 defaults. When these change, hashes are upgraded at the next login.
 _hasher = PasswordHasher()
 _dummy_hashes: dict[tuple[int, int, int], str] = {}
+
 
 class AuthError(PdeError):
     """Login or API key refused; the message never says whether the username exists."""
@@ -48,9 +62,20 @@ def _dummy_hash() -> str:
     return _dummy_hashes[key]
 
 
-def _verify(password_hash: str, password: str) -> bool:
+def _is_text(value: object) -> bool:
+    # a lone UTF-16 surrogate cannot be encoded, so argon2 and PostgreSQL would both refuse it
     try:
-        return _hasher.verify(password_hash, password)
+        value.encode("utf-8")  # type: ignore[attr-defined]
+    except (AttributeError, UnicodeEncodeError):
+        return False
+    return True
+
+
+def _verify(password_hash: str, password: object) -> bool:
+    usable = isinstance(password, str) and len(password) <= MAX_PASSWORD_LENGTH and _is_text(password)
+    try:
+        # a password that cannot be right is still verified (as ""), so refusing it takes as long as a wrong one
+        return _hasher.verify(password_hash, password if usable else "") and usable
     except VerificationError:
         return False
     except InvalidHashError:
@@ -60,7 +85,9 @@ def _verify(password_hash: str, password: str) -> bool:
 
 def validate_password(password: str) -> None:
     """Returns nothing; raises PdeError saying what the password policy requires."""
-    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+    if not isinstance(password, str) or not _is_text(password[:MAX_PASSWORD_LENGTH + 1]):
+        raise PdeError("password must be text (it holds a character that is not valid Unicode)")
+    if len(password) < MIN_PASSWORD_LENGTH:
         raise PdeError(f"password too short: at least {MIN_PASSWORD_LENGTH} characters are required")
     if len(password) > MAX_PASSWORD_LENGTH:
         raise PdeError(f"password too long: at most {MAX_PASSWORD_LENGTH} characters")
@@ -68,18 +95,30 @@ def validate_password(password: str) -> None:
         raise PdeError("password must not be only spaces")
 
 
+def _clean_full_name(full_name: object) -> str | None:
+    if full_name is None:
+        return None
+    if not isinstance(full_name, str) or not _is_text(full_name[:MAX_FULL_NAME_LENGTH + 1]):
+        raise PdeError("full name must be text (it holds a character that is not valid Unicode)")
+    full_name = full_name.strip()
+    if len(full_name) > MAX_FULL_NAME_LENGTH:
+        raise PdeError(f"full name too long: at most {MAX_FULL_NAME_LENGTH} characters")
+    if any(unicodedata.category(c) == "Cc" for c in full_name):
+        raise PdeError("full name must not contain control characters (tabs, line breaks, NUL)")
+    return full_name or None
+
+
 def create_user(
     conn: Connection, username: str, password: str, role: str, actor: User | str, full_name: str | None = None
 ) -> User:
     """The new active account; Conflict when the username (in any letter case) is taken."""
     authorise(conn, actor, "manage_users")
-    if not isinstance(username, str) or not USERNAME_RE.fullmatch(username):
-        raise PdeError(f"invalid username {username!r}: use 2–64 letters, digits, '_', '.', '@' or '-'")
+    if not is_username(username):
+        raise PdeError(f"invalid username '{shown(username)}': use 2–64 letters, digits, '_', '.', '@' or '-'")
     if role not in ROLES:
-        raise PdeError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+        raise PdeError(f"unknown role '{shown(role)}'; choose one of {', '.join(ROLES)}")
     validate_password(password)
-    if full_name is not None:
-        full_name = full_name.strip() or None
+    full_name = _clean_full_name(full_name)
     password_hash = hash_password(password)  # slow on purpose: done before taking any lock
     try:
         with conn.begin_nested():
@@ -138,49 +177,53 @@ def _failed(conn: Connection, username: str, row: Any, reason: str, details: dic
                 {"reason": reason, **(details or {})})
 
 
-def _locked_message(username: str, locked_until: datetime, now: datetime) -> str:
-    minutes = max(1, math.ceil((locked_until - now).total_seconds() / 60))
-    return (f"account {username} is temporarily locked after too many failed logins; "
-            f"try again in {minutes} minute{'s' if minutes != 1 else ''}")
+def delay_after(failures: int, auth: Auth) -> int | None:
+    """Seconds an account refuses every login after this many consecutive failures; None below the threshold."""
+    over = failures - auth.max_failed_logins
+    if over < 0:
+        return None
+    return min(auth.first_delay_seconds << min(over, 32), auth.lockout_minutes * 60)
 
 
-def _check_login(conn: Connection, username: str, password: str, settings: Settings) -> User | AuthError:
+def _check_login(conn: Connection, username: object, password: object, settings: Settings) -> User | AuthError:
+    refused = AuthError(GENERIC_LOGIN_ERROR)
+    if not is_username(username):
+        # no account can have this name, and the database could not even compare it (NUL, surrogates)
+        _verify(_dummy_hash(), password)
+        length = len(username) if isinstance(username, str | bytes) else None
+        write_audit(conn, ANONYMOUS, "login_failed", "user", None, None, None,
+                    {"reason": "malformed username", "username": shown(username), "length": length})
+        return refused
     # FOR UPDATE: concurrent wrong guesses must each count, not overwrite one another's increment
     row = conn.execute(
-        text(f"SELECT {USER_COLUMNS}, password_hash, failed_logins, locked_until, now() AS now "
-             f"FROM users WHERE username = :u FOR UPDATE"), {"u": username},
+        text(f"SELECT {USER_COLUMNS}, password_hash, failed_logins, locked_until, "
+             f"locked_until > now() AS delayed FROM users WHERE username = :u FOR UPDATE"), {"u": username},
     ).first()
     if row is None:
         _verify(_dummy_hash(), password)
         _failed(conn, username, None, "unknown user")
-        return AuthError(GENERIC_LOGIN_ERROR)
-    if row.locked_until is not None and row.locked_until > row.now:
-        # refused without looking at the password: guessing during a lockout must not be possible
-        _failed(conn, username, row, "locked", {"locked_until": row.locked_until})
-        return AuthError(_locked_message(username, row.locked_until, row.now))
+        return refused
+    if row.delayed:
+        # refused without looking at the password (a guess here must teach nothing), in the time a check takes
+        _verify(_dummy_hash(), password)
+        _failed(conn, username, row, "delayed", {"failed_logins": row.failed_logins, "locked_until": row.locked_until})
+        return refused
     ok = _verify(row.password_hash, password)
     if ok and not row.is_active:
         _failed(conn, username, row, "inactive")
-        return AuthError(GENERIC_LOGIN_ERROR)
+        return refused
     if not ok:
         failures = row.failed_logins + 1
-        if failures < settings.auth.max_failed_logins:
-            conn.execute(text("UPDATE users SET failed_logins = :n WHERE user_id = :id"),
-                         {"n": failures, "id": row.user_id})
-            _failed(conn, username, row, "wrong password", {"failed_logins": failures})
-            return AuthError(GENERIC_LOGIN_ERROR)
-        # the count restarts after the lock, so the lock expires into a fresh set of attempts
+        delay = delay_after(failures, settings.auth)
         locked_until = conn.execute(
-            text("UPDATE users SET failed_logins = 0, locked_until = now() + make_interval(mins => :m) "
+            text("UPDATE users SET failed_logins = :n, "
+                 "locked_until = now() + make_interval(secs => CAST(:d AS double precision)) "
                  "WHERE user_id = :id RETURNING locked_until"),
-            {"m": settings.auth.lockout_minutes, "id": row.user_id},
+            {"n": failures, "d": delay, "id": row.user_id},
         ).scalar_one()
-        _failed(conn, username, row, "wrong password", {"failed_logins": failures})
-        write_audit(conn, username, "login_locked", "user", row.user_id,
-                    {"locked_until": row.locked_until}, {"locked_until": locked_until},
-                    {"failed_logins": failures, "lockout_minutes": settings.auth.lockout_minutes})
-        return AuthError(f"{GENERIC_LOGIN_ERROR}; after {failures} failed attempts the account is temporarily "
-                         f"locked for {settings.auth.lockout_minutes} minutes")
+        _failed(conn, username, row, "wrong password",
+                {"failed_logins": failures, "delay_seconds": delay, "locked_until": locked_until})
+        return refused
     rehashed = _hasher.check_needs_rehash(row.password_hash)
     conn.execute(
         text("UPDATE users SET failed_logins = 0, locked_until = NULL, "
@@ -192,10 +235,10 @@ def _check_login(conn: Connection, username: str, password: str, settings: Setti
 
 
 def authenticate(conn: Connection, username: str, password: str, settings: Settings) -> User:
-    """The logged-in user; AuthError (generic, or 'temporarily locked') otherwise.
+    """The logged-in user; AuthError with GENERIC_LOGIN_ERROR for every refusal, whatever its reason or input.
 
     Failed attempts are counted and audited on conn and are kept only if the caller commits even when
-    AuthError is raised; `login()` does that. A caller that rolls back on error disables the lockout.
+    AuthError is raised; `login()` does that. A caller that rolls back on error disables the delay.
     """
     with conn.begin_nested():
         result = _check_login(conn, username, password, settings)
@@ -218,17 +261,19 @@ def login(engine: Engine, username: str, password: str, settings: Settings) -> U
 
 def _admin_change(conn: Connection, actor: User | str, username: str) -> Any:
     authorise(conn, actor, "manage_users")
-    row = conn.execute(
-        text(f"SELECT {USER_COLUMNS}, failed_logins, locked_until FROM users WHERE username = :u FOR UPDATE"),
-        {"u": username},
-    ).first()
+    row = None
+    if is_username(username):
+        row = conn.execute(
+            text(f"SELECT {USER_COLUMNS}, failed_logins, locked_until FROM users WHERE username = :u FOR UPDATE"),
+            {"u": username},
+        ).first()
     if row is None:
-        raise NotFound(f"user {username!r} does not exist")
+        raise NotFound(f"user '{shown(username)}' does not exist")
     return row
 
 
 def set_password(conn: Connection, username: str, new_password: str, actor: User | str) -> User:
-    """The account after an admin set its password (which also clears failed logins and any lock)."""
+    """The account after an admin set its password (which also clears failed logins and any login delay)."""
     validate_password(new_password)
     password_hash = hash_password(new_password)
     with conn.begin_nested():

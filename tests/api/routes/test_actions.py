@@ -1,3 +1,4 @@
+import json
 from datetime import date
 from typing import Any
 
@@ -9,6 +10,7 @@ from predelinquency.operations.interventions import create_intervention
 from predelinquency.operations.outcomes import record_outcome
 from tests.support.api import Api, insert_customer, insert_model, insert_score
 
+SURROGATE = "ab\udc80cd"  # half of a UTF-16 pair: JSON can carry it, UTF-8 and PostgreSQL cannot
 VOLATILE = {"intervention_id", "customer_id", "created_at", "due_at", "updated_at", "assignment_id", "assigned_at",
             "outcome_id", "recorded_at", "responded_at", "intervention"}
 
@@ -81,13 +83,41 @@ def test_intervention_errors_map_to_statuses(api: Api, customers: list[int]):
 @pytest.mark.parametrize(("body", "loc", "words"), [
     ({"intervention_type": "carrier_pigeon", "channel": "sms"}, ["body", "intervention_type"], "soft_reminder"),
     ({"intervention_type": "agent_call", "channel": "sms", "colour": "red"}, ["body", "colour"], "Extra inputs"),
-    ({"intervention_type": "agent_call", "channel": "sms", "notes": "a\x00b"}, ["body", "notes"], "pattern"),
+    ({"intervention_type": "agent_call", "channel": "sms", "notes": "a\x00b"}, ["body", "notes"], "NUL character"),
     ({"channel": "sms"}, ["body", "intervention_type"], "Field required"),
 ])
 def test_intervention_body_is_validated_field_by_field(api: Api, customers: list[int], body, loc, words):
     r = api.client.post("/interventions", headers=api.auth(), json={"customer_id": customers[0], **body})
     assert r.status_code == 422
     assert any(e["loc"] == loc and words in e["msg"] for e in r.json()["detail"]), r.json()
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("/interventions", {"intervention_type": "agent_call", "channel": "sms", "notes": SURROGATE}, "notes"),
+    ("/interventions", {"intervention_type": SURROGATE, "channel": "sms"}, "intervention_type"),
+    ("/assignments", {"officer": SURROGATE}, "officer"),
+    ("/assignments", {"officer": "officer1", "reason": SURROGATE}, "reason"),
+    ("/predict", {"features": {SURROGATE: 1.0}}, "features"),
+])
+def test_a_lone_surrogate_in_any_text_is_a_422_naming_the_field(api: Api, customers: list[int], path, body, field):
+    # json.dumps writes it as the escape "\udc80", which is valid JSON; Python reads it back as a lone surrogate
+    content = json.dumps(body if path == "/predict" else {"customer_id": customers[0], **body}).encode()
+    r = api.client.post(path, headers={**api.auth(), "Content-Type": "application/json"}, content=content)
+    assert r.status_code == 422, r.text
+    item = next(e for e in r.json()["detail"] if e["loc"][:2] == ["body", field])
+    assert "lone UTF-16 surrogate" in item["msg"] and item.get("input", "ab\\udc80cd") == "ab\\udc80cd"
+
+
+def test_a_customer_id_given_as_text_with_a_lone_surrogate_is_a_422(api: Api):
+    content = json.dumps({"customer_id": SURROGATE, "intervention_type": "agent_call", "channel": "sms"}).encode()
+    r = api.client.post("/interventions", headers={**api.auth(), "Content-Type": "application/json"}, content=content)
+    assert r.status_code == 422 and r.json()["message"].startswith("customer_id: must be valid Unicode text")
+
+
+def test_a_body_that_is_not_utf8_is_a_400_saying_so(api: Api):
+    r = api.client.post("/interventions", headers={**api.auth(), "Content-Type": "application/json"},
+                        content=b'{"customer_id": 1, "notes": "caf\xe9"}')  # Latin-1, not UTF-8
+    assert r.status_code == 400 and r.json() == {"detail": "the request body is not valid UTF-8 JSON"}
 
 
 def test_assignment_is_the_operation_with_its_audit_row(api: Api, customers: list[int]):

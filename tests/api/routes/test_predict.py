@@ -62,7 +62,7 @@ def test_a_tabular_champion_cannot_score_customers(api: Api):
     X = pd.DataFrame({"utilisation": rng.random(800), "months_on_book": rng.integers(1, 120, 800)})
     y = (rng.random(800) < 0.1 + 0.4 * X["utilisation"]).astype(int).to_numpy()
     api.settings.training = api.settings.training.model_copy(update={"cv_folds": 2})
-    result = train_table(X, y, None, api.settings, kind="tabular", search_iterations=1)
+    result = train_table(X, y, None, api.settings, kind="tabular", search_trials=1)
     api.write(lambda c: register(c, api.settings, result.model, trained_by="cli:test", params=result.params,
                                  metrics=result.metrics, baseline=result.baseline))
     r = api.client.post("/batch-predict", headers=api.auth(), json={"customer_ids": [insert_id(api)]})
@@ -161,8 +161,22 @@ def test_reads_on_the_nightly_scores(scored_api: Api, nightly: dict[int, dict]):
     runs = scored_api.sql("SELECT count(DISTINCT as_of) FROM risk_scores")[0][0]
     latest = max(history["scores"], key=lambda h: h["as_of"])
     assert len(history["scores"]) == runs == 3 and latest["pd"] == nightly[cid]["pd"]
-    health = scored_api.client.get("/health").json()
+    health = scored_api.client.get("/health", headers=scored_api.auth()).json()  # the version is shown with a key
     assert health["status"] == "ok" and health["champion_model"] == nightly[cid]["model_version"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("value", [1e308, -1e308, 5e-324, -0.0, 2**63, -(2**63)])
+def test_extreme_feature_values_are_scored_or_refused_never_a_server_error(scored_api: Api, value: float):
+    from fastapi.testclient import TestClient
+
+    from predelinquency.features.registry import FEATURE_NAMES
+
+    client = TestClient(scored_api.client.app, raise_server_exceptions=False)
+    r = client.post("/predict", headers=scored_api.auth(), json={"features": dict.fromkeys(FEATURE_NAMES, value)})
+    assert r.status_code in (200, 422), r.text
+    if r.status_code == 200:
+        assert 0 <= r.json()["pd"] <= 1 and 300 <= r.json()["score"] <= 900
 
 
 @pytest.mark.slow

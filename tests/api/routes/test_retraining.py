@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 
 from predelinquency.api.app import create_app
+from predelinquency.db.runs import finish_run, start_run
 from predelinquency.settings import Settings
 from tests.support.api import Api, make_api
+from tests.support.jobs import killed_run
 
 # waits for a release file (so a test controls how long "training" takes), then answers like `pde train --json`
 FAKE_TRAIN = """
@@ -115,12 +116,23 @@ def test_a_failed_job_reports_its_own_error(api: Api, release: Path):
 
 
 def test_a_train_run_from_elsewhere_blocks_the_trigger(api: Api):
-    api.write(lambda c: c.execute(text("INSERT INTO batch_runs (kind, status, triggered_by, started_at) "
-                                       "VALUES ('train', 'running', 'cli:ops', now())")))
+    run = start_run(api.engine, "train", "cli:ops", {})  # a live `pde train`: it holds the run lock
     r = api.client.post("/retraining/trigger", headers=api.auth("manager"))
     assert r.status_code == 409 and "started by cli:ops" in r.json()["detail"]
     s = status(api)
     assert s["running"] is True and s["latest_run"]["triggered_by"] == "cli:ops" and s["last_trigger"] is None
+    finish_run(run, "succeeded")
+    assert status(api)["running"] is False
+
+
+def test_a_killed_train_run_from_elsewhere_does_not_block_the_trigger(api: Api, release: Path):
+    killed_run(api.settings.database_url, "train")  # its row still says running; its lock died with it
+    s = status(api)
+    assert s["running"] is False and s["latest_run"]["status"] == "failed"
+    assert "stopped without finishing" in s["latest_run"]["error"]
+    release.touch()
+    assert api.client.post("/retraining/trigger", headers=api.auth("manager")).status_code == 202
+    assert wait_finished(api)["last_trigger"]["exit_code"] == 0
 
 
 def test_a_killed_job_frees_the_lock_and_says_so(api: Api):

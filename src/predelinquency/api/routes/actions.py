@@ -44,7 +44,8 @@ async def post_intervention(body: InterventionCreate, caller: Authenticated, sta
 
 @router.post("/assignments", status_code=201, response_model=Assignment, responses=ERRORS)
 async def post_assignment(body: AssignmentCreate, caller: Authenticated) -> dict[str, Any]:
-    """Assign a customer to an officer (yourself as an officer; anyone as a manager or admin)."""
+    """Assign a customer to an officer: an officer may take to themselves a customer nobody else holds; a manager or
+    admin may assign anyone to anybody, including customers another officer holds (403 otherwise)."""
     # a field left out means "whoever holds the customer now"; an explicit null means "I saw it unassigned"
     expected = body.expected_current_officer_id if "expected_current_officer_id" in body.model_fields_set else ANY
 

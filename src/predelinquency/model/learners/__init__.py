@@ -4,7 +4,7 @@ Conventions for every learner module:
 - one `base.Learner` subclass following scikit-learn's contract: parameters in `__init__`, `fit(train, val)`
   returns self, fitted parts end in `_` (`model_`, `n_trees_`, `params_`);
 - its class attributes say everything the ensemble and the search need: `name`, `trees_param`, `defaults`,
-  `space` (search.py's random search space) and `weight` (its default share of the ensemble);
+  `space` (what search.py tunes) and `weight` (its share of the ensemble before the blend is fitted);
 - it reads `base.FitData` (the encoded matrix, NaN = missing) and answers in log-odds: `margin`,
   `contributions` (exact TreeSHAP from its checked table in `model/shap/` when `_build_table` gives one,
   else the library's own);

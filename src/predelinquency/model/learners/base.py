@@ -18,6 +18,9 @@ MAX_TREES = 1000
 EARLY_STOPPING = 50
 # without a validation set there is no early stopping: a moderate fixed count
 DEFAULT_TREES = 300
+# the parameter that says whether a learner weights defaulters up by the class ratio (True) or not (False):
+# chosen on validation like the others, and passed to the library as its positive-class weight
+CLASS_WEIGHTS = "class_weights"
 # histogram bins per feature: fewer than the libraries' default fit markedly faster at no measurable AUC cost on
 # our snapshots (bench/RESULTS.md); a constant, not a searched parameter
 BINS = 64
@@ -52,26 +55,34 @@ class Learner(ABC, BaseEstimator):
     name: ClassVar[str]
     trees_param: ClassVar[str]  # the library's name for the number of trees
     defaults: ClassVar[dict[str, Any]]
-    # search.py's random search space: ("log", lo, hi) log-uniform, ("uniform", lo, hi), or a list to choose from
+    # search.py's space: ("log", lo, hi) log-uniform, ("uniform", lo, hi), ("int", lo, hi), ("int_log", lo, hi),
+    # or a list to choose from; the defaults lie inside it (they are the search's first trial)
     space: ClassVar[dict[str, Any]]
     weight: ClassVar[float]  # its share of the ensemble unless configured otherwise
 
     def __init__(self, params: dict[str, Any] | None = None, pos_weight: float = 1.0, random_state: int = 42,
-                 n_jobs: int = 2) -> None:
+                 n_jobs: int = 2, monotone: tuple[int, ...] | None = None) -> None:
         self.params = params
         self.pos_weight = pos_weight
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.monotone = monotone  # per encoded column: +1 rising, -1 falling, 0 free (None: all free)
 
     def fit(self, train: FitData, val: FitData | None = None) -> Self:
         """Fits the library's model, early-stopped at the best validation AUC when val is given; returns self."""
         params = {**self.defaults, **(self.params or {})}
+        weighted = bool(params.pop(CLASS_WEIGHTS, True))
+        self.pos_weight_ = self.pos_weight if weighted else 1.0
         params.setdefault(self.trees_param, MAX_TREES if val is not None else DEFAULT_TREES)
         self.model_ = self._fit(params, train, val)
         self.n_trees_ = self._n_trees()
         # the tree count fixed at the early-stopped optimum: refits without validation (CV) reuse it
-        self.params_ = {**params, self.trees_param: self.n_trees_}
+        self.params_ = {**params, self.trees_param: self.n_trees_, CLASS_WEIGHTS: weighted}
         return self
+
+    def _constraints(self) -> list[int] | None:
+        """The monotone constraints per column, or None when there are none."""
+        return list(self.monotone) if self.monotone and any(self.monotone) else None
 
     @classmethod
     def wrap(cls, model: Any, params: dict[str, Any]) -> Self:

@@ -48,12 +48,14 @@ class CatBoostLearner(Learner):
 
     name: ClassVar[str] = "catboost"
     trees_param: ClassVar[str] = "iterations"
-    defaults: ClassVar[dict[str, Any]] = {"depth": 6, "learning_rate": 0.05, "l2_leaf_reg": 3.0}
+    defaults: ClassVar[dict[str, Any]] = {"depth": 6, "learning_rate": 0.05, "l2_leaf_reg": 3.0,
+                                          "random_strength": 1.0, "rsm": 1.0}
     space: ClassVar[dict[str, Any]] = {
-        "depth": [4, 5, 6, 7, 8],
-        "learning_rate": ("log", 0.02, 0.15),
-        "l2_leaf_reg": ("log", 1.0, 30.0),
-        "random_strength": [0.5, 1.0, 2.0],
+        "depth": ("int", 3, 8),
+        "learning_rate": ("log", 0.01, 0.2),
+        "l2_leaf_reg": ("log", 0.5, 50.0),
+        "random_strength": ("log", 0.1, 10.0),
+        "rsm": ("uniform", 0.3, 1.0),  # the share of columns each split considers
     }
     weight: ClassVar[float] = 0.6
 
@@ -69,8 +71,8 @@ class CatBoostLearner(Learner):
 
         early = val is not None
         model = CatBoostClassifier(
-            **params, scale_pos_weight=self.pos_weight, random_seed=self.random_state, thread_count=self.n_jobs,
-            verbose=False, border_count=BINS,
+            **params, scale_pos_weight=self.pos_weight_, random_seed=self.random_state, thread_count=self.n_jobs,
+            verbose=False, border_count=BINS, monotone_constraints=self._constraints(),
             allow_writing_files=False,  # otherwise it leaves catboost_info/ in the working directory
             eval_metric="AUC", use_best_model=early,
             **({"od_type": "Iter", "od_wait": EARLY_STOPPING} if early else {}),

@@ -18,12 +18,12 @@ class LightGBMLearner(Learner):
     defaults: ClassVar[dict[str, Any]] = {"num_leaves": 15, "learning_rate": 0.05, "min_child_samples": 20,
                                           "subsample": 0.8, "colsample_bytree": 0.8, "reg_lambda": 1.0}
     space: ClassVar[dict[str, Any]] = {
-        "num_leaves": [4, 8, 15, 31, 63],
-        "learning_rate": ("log", 0.02, 0.15),
-        "min_child_samples": [10, 20, 40, 80],
-        "subsample": ("uniform", 0.6, 1.0),
-        "colsample_bytree": ("uniform", 0.5, 1.0),
-        "reg_lambda": ("log", 0.5, 20.0),
+        "num_leaves": ("int_log", 4, 128),
+        "learning_rate": ("log", 0.01, 0.2),
+        "min_child_samples": ("int_log", 5, 200),
+        "subsample": ("uniform", 0.5, 1.0),
+        "colsample_bytree": ("uniform", 0.3, 1.0),
+        "reg_lambda": ("log", 0.01, 50.0),
     }
     weight: ClassVar[float] = 0.2
 
@@ -39,9 +39,9 @@ class LightGBMLearner(Learner):
 
         # bagging only happens with subsample_freq > 0
         # metric="auc" alone: early stopping would otherwise also watch the (class-weighted) log-loss
-        model = lightgbm.LGBMClassifier(**params, scale_pos_weight=self.pos_weight, random_state=self.random_state,
+        model = lightgbm.LGBMClassifier(**params, scale_pos_weight=self.pos_weight_, random_state=self.random_state,
                                         n_jobs=self.n_jobs, subsample_freq=1, metric="auc", verbose=-1,
-                                        max_bin=BINS - 1)
+                                        max_bin=BINS - 1, monotone_constraints=self._constraints())
         early = val is not None
         return model.fit(train.X, train.y, eval_X=(val.X,) if early else None, eval_y=(val.y,) if early else None,
                          callbacks=[lightgbm.early_stopping(EARLY_STOPPING, verbose=False)] if early else None)

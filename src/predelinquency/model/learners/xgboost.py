@@ -19,12 +19,12 @@ class XGBoostLearner(Learner):
     defaults: ClassVar[dict[str, Any]] = {"max_depth": 4, "learning_rate": 0.05, "min_child_weight": 1.0,
                                           "subsample": 0.8, "colsample_bytree": 0.8, "reg_lambda": 1.0}
     space: ClassVar[dict[str, Any]] = {
-        "max_depth": [2, 3, 4, 5, 6],
-        "learning_rate": ("log", 0.02, 0.15),
-        "min_child_weight": ("log", 1.0, 20.0),
-        "subsample": ("uniform", 0.6, 1.0),
-        "colsample_bytree": ("uniform", 0.5, 1.0),
-        "reg_lambda": ("log", 0.5, 20.0),
+        "max_depth": ("int", 2, 8),
+        "learning_rate": ("log", 0.01, 0.2),
+        "min_child_weight": ("log", 0.5, 50.0),
+        "subsample": ("uniform", 0.5, 1.0),
+        "colsample_bytree": ("uniform", 0.3, 1.0),
+        "reg_lambda": ("log", 0.01, 50.0),
     }
     weight: ClassVar[float] = 0.2
 
@@ -38,9 +38,11 @@ class XGBoostLearner(Learner):
     def _fit(self, params: dict[str, Any], train: FitData, val: FitData | None) -> Any:
         from xgboost import XGBClassifier
 
+        monotone = self._constraints()
         model = XGBClassifier(
-            **params, scale_pos_weight=self.pos_weight, random_state=self.random_state, n_jobs=self.n_jobs,
+            **params, scale_pos_weight=self.pos_weight_, random_state=self.random_state, n_jobs=self.n_jobs,
             tree_method="hist", max_bin=BINS, eval_metric="auc",
+            monotone_constraints=f"({','.join(map(str, monotone))})" if monotone else None,
             early_stopping_rounds=EARLY_STOPPING if val is not None else None,
         )
         return model.fit(train.X, train.y, eval_set=[(val.X, val.y)] if val is not None else None, verbose=False)
