@@ -88,8 +88,10 @@ def launch(engine: Engine, settings: Settings, user: User, kind: str, argv: list
     # the CLI records its runs as 'cli:<login name>'; naming the dashboard user here makes batch_runs say who
     env["LOGNAME"] = f"{user.username}@dashboard"
     env["PDE_DATA_DIR"] = str(settings.data_dir.resolve())
-    if settings.database_url:
-        env["DATABASE_URL"] = settings.database_url
+    # the job connects as the role its command names (db/engine.py): with DATABASE_URL, the jobs' own URL if any
+    for name, value in (("DATABASE_URL", settings.database_url), ("DATABASE_JOBS_URL", settings.database_jobs_url)):
+        if value:
+            env[name] = value
     with path.open("wb") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 cwd=REPO_ROOT, env=env, start_new_session=True)

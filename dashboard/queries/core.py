@@ -24,8 +24,8 @@ MAX_ROWS = 1_000
 
 @st.cache_resource(show_spinner=False)
 def engine() -> Engine:
-    """The process's one engine (DATABASE_URL, else the embedded server), checked on first use."""
-    eng = get_engine(get_settings())
+    """The process's one engine, as the application role (db/engine.py), checked on first use."""
+    eng = get_engine(get_settings(), role="app")
     check_connection(eng)
     return eng
 

@@ -6,13 +6,16 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from predelinquency.errors import PdeError
 from predelinquency.settings import get_settings
+
+if TYPE_CHECKING:
+    from predelinquency.db.engine import Role
 
 app = typer.Typer(help="Pre-Delinquency Engine", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database: init, status, stop", no_args_is_help=True)
@@ -30,37 +33,57 @@ def emit(result: dict[str, Any], as_json: bool, human: str) -> None:
         typer.echo(human)
 
 
-def _engine(ensure_schema: bool = True):
-    """The database engine, reachable, and (unless asked not to) with its schema current: the embedded server
-    is migrated on first use, a server given by DATABASE_URL is checked and `pde db init` named if it is not."""
+def _engine(role: Role, ensure_schema: bool = True):
+    """The engine of the role this command connects as (db/engine.py), reachable, and (unless asked not to) with
+    its schema current: the embedded server is migrated by its owner on first use, a server given by
+    DATABASE_URL is checked and `pde db init` named if it is not."""
     from predelinquency.db.engine import check_connection, get_engine
     from predelinquency.db.migrate import ensure_schema as bring_schema_up_to_date
 
     settings = get_settings()
-    engine = get_engine(settings)
-    check_connection(engine)
-    if ensure_schema:
-        applied = bring_schema_up_to_date(engine, embedded=settings.database_url is None)
+    embedded = settings.database_url is None
+    if ensure_schema and embedded:
+        owner = get_engine(settings, role="owner")
+        check_connection(owner)
+        applied = bring_schema_up_to_date(owner, embedded=True)
         if applied:
             err.print(f"initialised the embedded database ({len(applied)} migrations)", highlight=False)
+        if role != "owner":
+            owner.dispose()  # this process works as `role` from here on
+    engine = get_engine(settings, role=role)
+    check_connection(engine)
+    if ensure_schema and not embedded:
+        bring_schema_up_to_date(engine, embedded=False)
     return engine
+
+
+# passwords `pde db init` gives the application roles (docker-compose.yml); never printed or logged
+ROLE_PASSWORD_VARIABLES = {"pde_app": "PDE_APP_PASSWORD", "pde_jobs": "PDE_JOBS_PASSWORD"}
 
 
 @db_app.command("init")
 def db_init(as_json: JsonOpt = False) -> None:
-    """Apply the SQL migrations that have not been applied yet."""
-    from predelinquency.db.migrate import migrate
+    """Apply the SQL migrations that have not been applied yet (as the owner); set the application roles'
+    passwords from PDE_APP_PASSWORD and PDE_JOBS_PASSWORD when they are set."""
+    import os
 
-    done = migrate(_engine(ensure_schema=False))
-    emit({"applied": done}, as_json, f"applied {len(done)} migration(s)" + (": " + ", ".join(done) if done else ""))
+    from predelinquency.db.migrate import migrate, set_role_passwords
+
+    engine = _engine("owner", ensure_schema=False)
+    done = migrate(engine)
+    passwords = {role: os.environ[var] for role, var in ROLE_PASSWORD_VARIABLES.items() if os.environ.get(var)}
+    roles = set_role_passwords(engine, passwords) if passwords else []
+    emit({"applied": done, "passwords_set": roles}, as_json,
+         f"applied {len(done)} migration(s)" + (": " + ", ".join(done) if done else "")
+         + (f"; password set for {', '.join(roles)}" if roles else ""))
 
 
 @db_app.command("status")
 def db_status(as_json: JsonOpt = False) -> None:
-    """Which database is in use, its version, TimescaleDB, and row counts."""
+    """Which database is in use, its version, TimescaleDB, the role the application connects as, and row counts."""
     from predelinquency.db.status import database_status
 
-    engine = _engine()
+    engine = _engine("app")
     with engine.connect() as conn:
         status = database_status(conn)
     settings = get_settings()
@@ -127,7 +150,7 @@ def users_add(
     from predelinquency.operations.users import create_user
 
     password = _read_password()
-    with _engine().begin() as conn:
+    with _engine("app").begin() as conn:
         user = create_user(conn, name, password, role, cli_actor(), full_name=full_name)
     emit(user.as_dict(), as_json, f"created {user.role} {user.username} (user_id {user.user_id})")
 
@@ -137,7 +160,7 @@ def users_list(as_json: JsonOpt = False) -> None:
     """Every account: role, active, locked."""
     from predelinquency.operations.users import list_users
 
-    with _engine().connect() as conn:
+    with _engine("app").connect() as conn:
         users = list_users(conn)
     lines = [f"{'username':<24}{'role':<10}{'active':<8}{'locked':<8}full name"] + [
         f"{u['username']:<24}{u['role']:<10}{'yes' if u['is_active'] else 'no':<8}"
@@ -152,7 +175,7 @@ def apikey_create(
     """Create an API key for a user and print it once: only its hash is stored."""
     from predelinquency.operations.apikeys import create_api_key
 
-    with _engine().begin() as conn:
+    with _engine("app").begin() as conn:
         key = create_api_key(conn, user, cli_actor())
     emit({"user": user, "key": key}, as_json, f"API key for {user} (shown once; store it now):\n{key}")
 
@@ -163,7 +186,7 @@ def apikey_revoke(prefix: Annotated[str, typer.Argument(help="the key's prefix (
     """Revoke an API key: requests using it are refused from now on."""
     from predelinquency.operations.apikeys import revoke_api_key
 
-    with _engine().begin() as conn:
+    with _engine("app").begin() as conn:
         row = revoke_api_key(conn, prefix, cli_actor())
     emit(row, as_json, f"revoked API key {row['prefix']} of {row['username']}")
 
@@ -178,7 +201,7 @@ def audit_verify(as_json: JsonOpt = False) -> None:
     """Recompute the audit trail's hash chain; name the first row that was changed, removed or inserted."""
     from predelinquency.operations.audit import verify_chain
 
-    with _engine().connect() as conn:
+    with _engine("app").connect() as conn:
         result = verify_chain(conn)
     head = result["head"] or {"seq": 0, "hash": "-"}
     if result["intact"]:
@@ -201,7 +224,7 @@ def _train_behavioural(as_json: bool) -> None:
     """`pde train` without --data: the behavioural model from point-in-time snapshots of the database."""
     from predelinquency.model.behavioural import train_behavioural
 
-    r = train_behavioural(_engine(), get_settings(), cli_actor())
+    r = train_behavioural(_engine("jobs"), get_settings(), cli_actor())
     m = r["metrics"]
     out = {k: r[k] for k in ("version", "status", "artifact_path", "run_id")}
     out["metrics"] = {k: v for k, v in m.items() if k != "curves"}
@@ -231,7 +254,7 @@ def train(
         raise PdeError("--target COLUMN is required with --data")
     from predelinquency.model.tabular import train_file
 
-    result = train_file(get_settings(), _engine(), data, target, actor=cli_actor(), id_column=id_column,
+    result = train_file(get_settings(), _engine("jobs"), data, target, actor=cli_actor(), id_column=id_column,
                         time_column=time_column)
     m = result["metrics"]
     split = result["params"]["split"]
@@ -259,7 +282,7 @@ def predict(
     """Score every row of a table with a registered model."""
     from predelinquency.model.tabular import predict_file
 
-    with _engine().connect() as conn:
+    with _engine("app").connect() as conn:
         result = predict_file(get_settings(), conn, data, out, model)
     tiers = ", ".join(f"{t} {n}" for t, n in result["tiers"].items())
     emit(result, as_json, f"scored {result['rows']} rows with {result['version']} → {result['out']} ({tiers})")
@@ -270,7 +293,7 @@ def model_list(as_json: JsonOpt = False) -> None:
     """Every model version, newest first: created, kind, status, holdout AUC."""
     from predelinquency.model.registry import list_versions
 
-    with _engine().connect() as conn:
+    with _engine("app").connect() as conn:
         rows = list_versions(conn)
     lines = [f"{'version':<24}{'created':<18}{'kind':<13}{'status':<12}oot_auc"] + [
         f"{r['version']:<24}{r['created_at']:%Y-%m-%d %H:%M}  {r['kind']:<13}{r['status']:<12}"
@@ -284,7 +307,7 @@ def model_promote(version: Annotated[str, typer.Argument(help="the version to ma
     """Make a version the champion; the current champion becomes a challenger (promote it back to undo)."""
     from predelinquency.model.registry import promote
 
-    with _engine().begin() as conn:
+    with _engine("app").begin() as conn:
         result = promote(conn, version, cli_actor())
     human = (f"{version} is already the champion" if not result["changed"] else
              f"{version} is now the champion (was {result['previous_champion'] or 'none'})")
@@ -301,7 +324,7 @@ def _nightly_once(as_of: str | None, as_json: bool) -> None:
         day = date.fromisoformat(as_of) if as_of else None
     except ValueError:
         raise PdeError(f"--as-of must be a date like 2026-11-01, got {as_of!r}") from None
-    r = run_nightly(_engine(), get_settings(), cli_actor(), day)
+    r = run_nightly(_engine("jobs"), get_settings(), cli_actor(), day)
     psi = r.psi or {}
     out = {"run_id": r.run_id, "as_of": str(r.as_of), "model_version": r.model_version, "rows": r.rows,
            "shards": r.shards, "rollup_days": r.rollup_days, "tiers": r.tiers,
@@ -363,7 +386,8 @@ def generate_cmd(
                    TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal)
     with bar:
         task = bar.add_task("generating", total=1.0)
-        r = generate_bank(_engine(), get_settings(), customers=customers, days=days, seed=seed, end_date=end,
+        # the owner: generation truncates with --reset and drops and rebuilds the big tables' indexes
+        r = generate_bank(_engine("owner"), get_settings(), customers=customers, days=days, seed=seed, end_date=end,
                           reset=reset, actor=cli_actor(),
                           progress=lambda f, msg: bar.update(task, completed=f, description=msg))
     target = get_settings().simulation.target_miss_rate
@@ -402,7 +426,7 @@ def ingest(
         raise PdeError("name at least one file: --customers, --accounts, --transactions or --payments")
     names = {k: str(p) for k, p in files.items()}
     try:
-        with _engine().begin() as conn:
+        with _engine("jobs").begin() as conn:
             counts = validate_and_upload(conn, cli_actor(), files, names)
     except UploadRejected as exc:
         rows = [{"file": kind, "line": e.line, "column": e.column, "problem": e.problem}
@@ -442,7 +466,7 @@ def dashboard(
     script = REPO_ROOT / "dashboard" / "streamlit_app.py"
     if not script.is_file():
         raise PdeError(f"the dashboard is not installed: {script} is missing")
-    _engine()  # an unreachable or uninitialised database is reported (or initialised) here, not on every page
+    _engine("app")  # an unreachable or uninitialised database is reported (or initialised) here, not on every page
     argv = [sys.executable, "-m", "streamlit", "run", str(script), f"--server.port={port}",
             f"--server.address={address}", *DASHBOARD_OPTIONS]
     err.print(f"dashboard on http://{address}:{port}", highlight=False)
@@ -462,7 +486,7 @@ def api(
     from predelinquency.api.serve import serve
 
     if get_settings().database_url is None:
-        _engine()  # the embedded server is started and initialised before the workers need it
+        _engine("app")  # the embedded server is started and initialised before the workers need it
     err.print(f"API on http://{host}:{port} (docs at /docs), {workers} worker(s)", highlight=False)
     serve(get_settings(), host, port, workers)
 

@@ -218,6 +218,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PDE_", env_nested_delimiter="__", extra="forbid")
 
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    # with DATABASE_URL: other roles for the jobs and for migrations (db/engine.py); unset, DATABASE_URL serves
+    database_jobs_url: str | None = Field(default=None, validation_alias="DATABASE_JOBS_URL")
+    database_owner_url: str | None = Field(default=None, validation_alias="DATABASE_OWNER_URL")
     data_dir: Path = Path("data")
     simulation: Simulation = Simulation()
     features: Features = Features()
@@ -277,8 +280,8 @@ def config_file() -> Path:
 
 def _where(loc: tuple[Any, ...]) -> str:
     """A setting as the user writes it: its YAML key and its environment variable."""
-    if loc == ("DATABASE_URL",):
-        return "DATABASE_URL"
+    if loc in (("DATABASE_URL",), ("DATABASE_JOBS_URL",), ("DATABASE_OWNER_URL",)):
+        return loc[0]
     dotted = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
     words = [str(p) for p in loc[:next((i for i, p in enumerate(loc) if isinstance(p, int)), len(loc))]]
     return f"{dotted} (PDE_{'__'.join(words).upper()})"

@@ -1,8 +1,9 @@
-"""The first command on a fresh data directory: the embedded database initialises itself; a server given by
-DATABASE_URL is never migrated behind its operator's back, and the user is told what to run."""
+"""The first command on a fresh data directory: the embedded database initialises itself and its application roles;
+a server given by DATABASE_URL is never migrated behind its operator's back, and the user is told what to run."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,9 +14,10 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from predelinquency.cli import app
-from predelinquency.db.engine import dispose_engines
+from predelinquency.db.engine import database_url, dispose_engines
 from predelinquency.db.migrate import discover, ensure_schema, pending
-from predelinquency.settings import get_settings
+from predelinquency.settings import Settings, get_settings
+from tests.ingest.test_load import CUSTOMERS
 
 
 @pytest.fixture
@@ -70,5 +72,24 @@ def test_the_first_command_on_a_fresh_data_directory_works(tmp_path: Path, monke
         assert '"models": []' in listed.stdout
         status = _run(monkeypatch, data_dir, None, "db", "status", "--json")
         assert status.exit_code == 0 and '"customers": 0' in status.stdout
+        # least privilege: the first command created the application roles, and the application uses one
+        assert json.loads(status.stdout)["role"] == {"name": "pde_app", "superuser": False}
+        folder = tmp_path / "files"
+        folder.mkdir()
+        (folder / "customers.csv").write_bytes(CUSTOMERS)
+        loaded = _run(monkeypatch, data_dir, None, "ingest", "--customers", str(folder / "customers.csv"), "--json")
+        assert loaded.exit_code == 0 and json.loads(loaded.stdout)["rows"] == {"customers": 2}  # as pde_jobs
+
+        monkeypatch.setenv("PDE_APP_PASSWORD", "a secret of the app")
+        init = _run(monkeypatch, data_dir, None, "db", "init", "--json")
+        assert init.exit_code == 0 and json.loads(init.stdout) == {"applied": [], "passwords_set": ["pde_app"]}
+        assert "a secret" not in init.output
+        owner = create_engine(database_url(Settings(data_dir=data_dir), "owner"))
+        with owner.connect() as c:
+            roles = c.execute(text("SELECT rolname, rolsuper, rolpassword FROM pg_authid "
+                                   "WHERE rolname IN ('pde_app', 'pde_jobs') ORDER BY 1")).all()
+        owner.dispose()
+        assert [(r.rolname, r.rolsuper) for r in roles] == [("pde_app", False), ("pde_jobs", False)]
+        assert roles[0].rolpassword.startswith("SCRAM-SHA-256$") and roles[1].rolpassword is None
     finally:
         _run(monkeypatch, data_dir, None, "db", "stop")

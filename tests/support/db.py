@@ -48,6 +48,21 @@ def cloned_database(server_url: str, template: str | None = TEMPLATE) -> Iterato
         drop_database(server_url, url)
 
 
+def as_role(db_url: str, role: str) -> str:
+    """The same database's URL, logged in as another role (the session's server trusts its local socket)."""
+    return make_url(db_url).set(username=role).render_as_string(hide_password=False)
+
+
+@contextmanager
+def role_engine(db_url: str, role: str) -> Iterator[Engine]:
+    """An engine on the database logged in as the role (pde_app, pde_jobs), disposed after the block."""
+    engine = create_engine(as_role(db_url, role))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
 @contextmanager
 def rolled_back(engine: Engine) -> Iterator[Connection]:
     """A connection in a transaction that is rolled back after the block: nothing written through it stays."""

@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     trigger_id, command = args[0], args[2:]
     settings = get_settings()
-    engine = get_engine(settings)
+    engine = get_engine(settings, role="app")  # the API's role: it writes the outcome's audit row
     # a session lock, on a connection kept for the job's lifetime: the database frees it if this process dies
     with engine.connect() as lock_conn:
         got = lock_conn.execute(text("SELECT pg_try_advisory_lock(:a, :b)"),

@@ -34,8 +34,10 @@ def tcp_listener(host: str, port: int) -> socket.socket:
 def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     """Runs the API until stopped; with workers > 1, uvicorn's supervisor restarts a worker that dies."""
     if not settings.database_url:
-        # the embedded server is started once, here: the workers connect to it instead of racing to start it
-        os.environ["DATABASE_URL"] = database_url(settings)
+        # the embedded server is started once, here: the workers connect to it instead of racing to start it,
+        # as the application role; the retraining jobs they start connect as the jobs role
+        os.environ["DATABASE_URL"] = database_url(settings, role="app")
+        os.environ["DATABASE_JOBS_URL"] = database_url(settings, role="jobs")
     config = uvicorn.Config(APP, factory=True, host=host, port=port, workers=workers)
     if workers == 1:
         uvicorn.Server(config).run()

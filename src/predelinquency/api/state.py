@@ -86,7 +86,7 @@ class ApiState:
             with self._engine_lock:
                 if self._engine is None:
                     try:
-                        self._engine = get_engine(self.settings)
+                        self._engine = get_engine(self.settings, role="app")
                     except DatabaseUnavailable:
                         raise
                     except Exception as exc:  # the embedded server failed to start: the API stays up, says 503

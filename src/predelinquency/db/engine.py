@@ -1,4 +1,13 @@
-"""The process's one SQLAlchemy engine, on DATABASE_URL or an embedded PostgreSQL under the data dir."""
+"""The process's SQLAlchemy engines, on DATABASE_URL or an embedded PostgreSQL under the data dir, one per role.
+
+Least privilege (sql/010_roles.sql): each entry point names the role it connects as.
+- "owner": migrations (`pde db init`) and `pde generate`, which drops and rebuilds indexes and truncates;
+- "app": the dashboard, the API and the user, key, model and audit commands (reads and operations);
+- "jobs": the nightly and its scheduler, training and `pde ingest` (loads and scoring).
+On the embedded server the owner is the server's superuser and the others are the roles pde_app and pde_jobs
+(it trusts its local socket, so no passwords). With DATABASE_URL the operator decides: that URL serves every
+role, unless DATABASE_JOBS_URL or DATABASE_OWNER_URL names another for the jobs or for migrations.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +15,10 @@ import logging
 import threading
 import warnings
 from pathlib import Path
+from typing import Literal
 
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from predelinquency.settings import Settings
@@ -17,6 +28,10 @@ _lock = threading.Lock()
 _engines: dict[str, Engine] = {}
 # connections an engine keeps open; more concurrent users get overflow connections, opened and closed each time
 POOL_SIZE = 5
+
+Role = Literal["owner", "app", "jobs"]
+# the database roles the embedded server's application and job processes log in as (created by sql/010)
+ROLE_NAMES: dict[Role, str] = {"app": "pde_app", "jobs": "pde_jobs"}
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -78,16 +93,23 @@ def _tune_embedded(url: str) -> bool:
         engine.dispose()
 
 
-def database_url(settings: Settings) -> str:
-    """The SQLAlchemy URL in use: DATABASE_URL if set, else the embedded server's."""
+def database_url(settings: Settings, role: Role = "owner") -> str:
+    """The SQLAlchemy URL the role connects with: DATABASE_URL (or the role's own URL) if set, else the
+    embedded server's, logged in as the role's database user."""
     if settings.database_url:
-        return normalise_url(settings.database_url)
-    return start_embedded(settings.pg_dir)
+        own = {"owner": settings.database_owner_url, "jobs": settings.database_jobs_url}.get(role)
+        return normalise_url(own or settings.database_url)
+    url = start_embedded(settings.pg_dir)
+    if role == "owner":
+        return url
+    return make_url(url).set(username=ROLE_NAMES[role]).render_as_string(hide_password=False)
 
 
-def get_engine(settings: Settings) -> Engine:
-    """The engine for these settings, created once per process."""
-    url = database_url(settings)
+def get_engine(settings: Settings, role: Role = "owner") -> Engine:
+    """The engine for these settings and role, created once per process.
+
+    Entry points name their role; "owner" (the default) is the database as configured, as migrations need it."""
+    url = database_url(settings, role)
     with _lock:
         engine = _engines.get(url)
         if engine is None:
@@ -109,7 +131,5 @@ def check_connection(engine: Engine) -> None:
 
 def dispose_engines(database: str) -> None:
     """Closes this process's pooled connections to the named database (before it is dropped or restored)."""
-    from sqlalchemy.engine import make_url
-
     for url in [u for u in _engines if make_url(u).database == database]:
         _engines.pop(url).dispose()

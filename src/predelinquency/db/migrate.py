@@ -1,4 +1,4 @@
-"""Applies the numbered SQL files in sql/ once each, in order, each in its own transaction."""
+"""Applies the numbered SQL files in sql/ once each, in order, each in its own transaction; sets role passwords."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
+from psycopg import sql
 from sqlalchemy import Connection, Engine, text
 
 from predelinquency.errors import PdeError
@@ -82,6 +84,29 @@ def migrate(engine: Engine, sql_dir: Path = SQL_DIR) -> list[str]:
                 {"v": mig.version, "n": mig.path.name, "c": mig.checksum},
             )
             done.append(mig.path.name)
+    return done
+
+
+def set_role_passwords(engine: Engine, passwords: dict[str, str]) -> list[str]:
+    """The database roles (name -> password) whose password this call set, as the owner in one transaction.
+
+    The password is sent as a SCRAM verifier computed here, as psql's \\password does: the server, its log and
+    pg_stat_activity never see it in clear."""
+    done: list[str] = []
+    with engine.begin() as conn:
+        raw = conn.connection.driver_connection
+        for role, password in passwords.items():
+            if not conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first():
+                raise PdeError(f"role {role} does not exist on this server: run `pde db init` as a role that may "
+                               "create roles, or have an administrator create it")
+            verifier = raw.pgconn.encrypt_password(password.encode(), role.encode(), b"scram-sha-256").decode()
+            try:
+                raw.cursor().execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(role),
+                                                                                 sql.Literal(verifier)))
+            except psycopg.errors.InsufficientPrivilege:
+                raise PdeError(f"{engine.url.username} may not set the password of role {role}: it needs "
+                               "CREATEROLE") from None
+            done.append(role)
     return done
 
 
