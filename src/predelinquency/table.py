@@ -68,6 +68,11 @@ class Columns:
         """The rows where keep is True."""
         return Columns({n: a[keep] for n, a in self._data.items()}, self.schema, int(np.count_nonzero(keep)))
 
+    def sort(self, by: str) -> Columns:
+        """The rows in ascending order of one column (stable), like DataFrame.sort."""
+        order = np.argsort(self._data[by], kind="stable")
+        return Columns({n: a[order] for n, a in self._data.items()}, self.schema, self.height)
+
 
 Table = pl.DataFrame | Columns
 

@@ -24,7 +24,8 @@ def data():
 @pytest.mark.parametrize("imbalance", ["class_weights", "smote"])
 def test_ensemble_beats_a_trivial_model(data, imbalance):
     Xtr, ytr, Xva, yva, Xte, yte = data
-    e = RiskEnsemble(imbalance=imbalance, search_trials=2, random_state=3)
+    # a generous budget: on a busy machine the clock would otherwise cut the second trial
+    e = RiskEnsemble(imbalance=imbalance, search_trials=2, search_seconds=600, random_state=3)
     assert e.fit(Xtr, ytr, Xva, yva) is e
     p = e.predict_proba(Xte)
     assert p.shape == (len(Xte), 2) and np.allclose(p.sum(axis=1), 1)

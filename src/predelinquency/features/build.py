@@ -62,6 +62,9 @@ def feature_matrix(panel: Panel, as_of: date, customers: Table, accounts: Table,
 
     What scoring uses: a frame of 175 columns costs more than the model for one customer.
     """
+    # the database returns accounts and payments in no set order, and a per-customer sum of floats depends on
+    # the order it adds in: in key order every feature is the same to the last bit, run after run
+    accounts, payments = accounts.sort("account_id"), payments.sort("payment_id")
     win = window(panel, as_of, WINDOW_DAYS)
     income, salary_day = _profile(customers, panel.customer_ids)
     pay_day = usual_pay_day(win, salary_day)

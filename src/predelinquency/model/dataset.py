@@ -81,14 +81,17 @@ def outcome_labels(payments: pl.DataFrame, as_of: date, outcome_days: int) -> pl
 def build_snapshots(daily: pl.DataFrame, customers: pl.DataFrame, accounts: pl.DataFrame,
                     payments: pl.DataFrame, dates: list[date], settings: Settings,
                     progress: Progress = no_progress) -> Snapshots:
-    """Features and labels at every date in `dates`, from one dense panel of the daily rollup."""
+    """Features and labels at every date in `dates` (rows by date, then customer), from one dense daily panel."""
+    # accounts and payments are put in key order by the features themselves (features/build.py)
     panel = build_panel(daily)
     frames: list[pl.DataFrame] = []
     for i, as_of in enumerate(dates):
         feats = compute_features(panel, as_of, customers, accounts, payments,
                                  grace_days=settings.simulation.grace_days)
         labels = outcome_labels(payments, as_of, settings.features.outcome_days)
-        frames.append(feats.join(labels, on="customer_id", how="inner")
+        # the rows keep the features' customer order: an unordered join would shuffle them from run to run, and
+        # the learners' sampling and early stopping depend on row order, so training would not be reproducible
+        frames.append(feats.join(labels, on="customer_id", how="inner", maintain_order="left")
                       .with_columns(pl.lit(as_of).alias("as_of")))
         progress((i + 1) / len(dates), f"snapshot {as_of}: {frames[-1].height} customers at risk")
     data = pl.concat(frames)

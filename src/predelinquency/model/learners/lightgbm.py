@@ -39,9 +39,13 @@ class LightGBMLearner(Learner):
 
         # bagging only happens with subsample_freq > 0
         # metric="auc" alone: early stopping would otherwise also watch the (class-weighted) log-loss
+        # row-wise histograms fixed: left to itself LightGBM times both layouts and keeps the faster, so the
+        # layout (and the order of its floating-point sums) would depend on the machine's load; with it,
+        # deterministic makes the same data and seed give the same trees
         model = lightgbm.LGBMClassifier(**params, scale_pos_weight=self.pos_weight_, random_state=self.random_state,
                                         n_jobs=self.n_jobs, subsample_freq=1, metric="auc", verbose=-1,
-                                        max_bin=BINS - 1, monotone_constraints=self._constraints())
+                                        max_bin=BINS - 1, monotone_constraints=self._constraints(),
+                                        force_row_wise=True, deterministic=True)
         early = val is not None
         return model.fit(train.X, train.y, eval_X=(val.X,) if early else None, eval_y=(val.y,) if early else None,
                          callbacks=[lightgbm.early_stopping(EARLY_STOPPING, verbose=False)] if early else None)
