@@ -19,7 +19,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +30,7 @@ import streamlit as st  # noqa: E402
 
 from dashboard.queries import core  # noqa: E402
 from dashboard.queries import customer as cq  # noqa: E402
+from dashboard.queries import effects as eq  # noqa: E402
 from dashboard.queries import interventions as iq  # noqa: E402
 from dashboard.queries import models as mdq  # noqa: E402
 from dashboard.queries import monitor as mq  # noqa: E402
@@ -49,21 +50,23 @@ def pages(ctx: core.Context, customer_id: int | None) -> dict[str, Callable[[], 
     s = core.settings()
     cool = s.operations.contact_cooldown_days
     as_of, v = ctx.as_of, ctx.model_version
-    f = iq.Filters(date.today() - timedelta(days=90), date.today())
+    window = s.operations.outcome_window_days
+    today = core.business_date()
+    f = iq.Filters(today - timedelta(days=90), today)
 
     def action_center() -> None:
-        core.context(), core.segments(), core.officers(), wq.sla_summary()
+        core.context(), core.business_date(), core.segments(), core.officers(), wq.sla_summary()
         if ctx.has_scores:
-            wq.queue_summary(as_of, v, False)
-            wq.todays_plan(as_of, v, cool, s.operations.daily_contact_capacity)
-            wq.worklist(as_of, v, (1, 2, 3), (), (), None, (), False, cool)
+            wq.queue_summary(as_of, v, False, window)
+            wq.todays_plan(s.operations.daily_contact_capacity)
+            wq.worklist(as_of, v, (1, 2, 3), (), (), None, (), False, cool, window)
         wq.open_interventions(), wq.cooldown_customers(cool)
 
     def risk_overview() -> None:
         if not ctx.has_scores:
             return
-        pq.segment_concentration(as_of, v), pq.kpis(as_of, v, None), pq.outcome_kpis(None)
-        pq.risk_trend(as_of, None), pq.interventions_by_type(None), pq.tier_counts(as_of, v, None)
+        pq.segment_concentration(as_of, v), pq.kpis(as_of, v, None), eq.effects()
+        pq.risk_trend(as_of, None), pq.contacts(None), pq.tier_counts(as_of, v, None)
         pq.pd_histogram(as_of, v, None), pq.top_drivers(as_of, v, None), pq.rising_risk(as_of, v, None)
 
     def deep_dive() -> None:
@@ -78,17 +81,17 @@ def pages(ctx: core.Context, customer_id: int | None) -> dict[str, Callable[[], 
     def monitor() -> None:
         if ctx.has_scores:
             mq.tier_jumps(as_of, v), mq.score_changes(as_of, v)
-        mq.latest_psi(), mq.failed_runs(), mq.recent_runs(), mq.activity(None)
+        mq.latest_psi(), mq.failed_runs(), mq.recent_runs(), mq.activity(None), wq.sla_summary()
 
     def model_performance() -> None:
         mdq.versions(include_retired=True), mq.latest_psi(), mq.psi_history(), mdq.promotions()
 
     def tracker() -> None:
-        core.counts(), core.officers(), iq.kpis(f, s.costs.lgd), iq.by_type(f), iq.outcome_distribution(f)
+        core.counts(), core.officers(), eq.effects(), iq.activity(f), iq.outcome_distribution(f)
         iq.timeline(f), iq.response_times(f), iq.listing(f)
 
     def data_management() -> None:
-        for kind in ("generate", "train", "nightly"):
+        for kind in ("generate", "train", "nightly", "advance"):
             runs = mq.runs(kind, 1)
             if not runs.empty:
                 mq.run_detail(int(runs.iloc[0]["run_id"]))

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from predelinquency.db.audit import write_audit
 from predelinquency.operations.accounts import User
-from predelinquency.operations.audit import write_audit
 from predelinquency.operations.permissions import authorise
 from predelinquency.settings import REPO_ROOT, Settings
 
@@ -42,7 +42,11 @@ JOB_KINDS = {
                      "Trains a new ensemble on point-in-time snapshots and registers it as a challenger."),
     "nightly": JobKind("nightly", "Run nightly scoring", "run_nightly",
                        "Scores every customer with the champion, writes the worklist and measures drift."),
+    "advance": JobKind("advance", "Advance the bank", "advance_bank",
+                       "Continues the synthetic bank N more days (transactions, payments, the contacts' effects), "
+                       "then runs the nightly: the business date moves, outcomes settle, new plans are drawn."),
 }
+NIGHTLY_CHOICES = ("last", "every", "none")  # `pde advance --nightly`
 
 
 @dataclass(frozen=True)
@@ -62,12 +66,15 @@ _finished: dict[int, int] = {}
 
 
 def command(kind: str, customers: int | None = None, days: int | None = None, seed: int | None = None,
-            reset: bool = False) -> list[str]:
+            reset: bool = False, nightly: str = "last", work_plan: bool = False) -> list[str]:
     """The `pde` command line for a job, run with this interpreter so it uses the same environment."""
     base = [sys.executable, "-m", "predelinquency.cli"]
     if kind == "generate":
         args = ["generate", "--customers", str(customers), "--days", str(days), "--seed", str(seed)]
         return base + args + (["--reset"] if reset else []) + ["--json"]
+    if kind == "advance":
+        args = ["advance", "--days", str(days), "--nightly", nightly]
+        return base + args + (["--work-plan"] if work_plan else []) + ["--json"]
     if kind in ("train", "nightly"):
         return [*base, kind, "--json"]
     raise ValueError(f"unknown job kind {kind!r}")
@@ -110,6 +117,12 @@ def exit_status(pid: int) -> int | None:
         _finished[pid] = code
         _children.pop(pid, None)
     return code
+
+
+def refusal(output: str) -> str | None:
+    """The CLI's own refusal in a job's output (its last 'error: …' line), if it printed one."""
+    lines = [line.strip() for line in output.splitlines() if line.strip().startswith("error:")]
+    return lines[-1].removeprefix("error:").strip() if lines else None
 
 
 def tail(path: str, max_bytes: int = 20_000) -> str:

@@ -6,6 +6,7 @@ Served by `pde dashboard`; reads DATABASE_URL (or the embedded server under PDE_
 from __future__ import annotations
 
 import sys
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,8 +74,11 @@ def log_out() -> None:
 
 @ui.guarded
 def sidebar_status() -> None:
-    """Latest scoring date and champion model, under the navigation."""
+    """The business date, latest scoring date and champion model, under the navigation."""
     ctx = core.context()
+    st.caption(":material/today: " + ui.business_date_line(core.business_date(), date.today()),
+               help="The engine's today: the day after the latest data day. Cool-downs, SLAs, snoozes and "
+                    "today's plan count from it; audit rows keep the wall clock's time.")
     st.caption(f":material/event: Latest scoring: **{ui.when(ctx.as_of)}**")
     st.caption(f":material/verified: Champion model: **{ctx.champion or 'none yet'}**")
 

@@ -66,6 +66,16 @@ def pct(x: Any, decimals: int = 1) -> str:
     return "—" if _missing(x) else f"{float(x) * 100:.{decimals}f}%"
 
 
+def points(x: Any, decimals: int = 1) -> str:
+    """A difference of two rates in percentage points, signed: 0.032 → +3.2 pts; an em dash when missing."""
+    return "—" if _missing(x) else f"{float(x) * 100:+.{decimals}f} pts"
+
+
+def interval(lo: Any, hi: Any, fmt: Callable[[Any], str]) -> str:
+    """A 95 % interval as '[lo, hi]' in the given format; empty when missing."""
+    return "" if _missing(lo) or _missing(hi) else f"[{fmt(lo)}, {fmt(hi)}]"
+
+
 def num(x: Any, decimals: int = 0) -> str:
     """A number with thousands separators; an em dash when missing."""
     return "—" if _missing(x) else f"{float(x):,.{decimals}f}"
@@ -79,6 +89,19 @@ def hours(x: Any) -> str:
     return f"{v / 24:.1f} days" if abs(v) >= 48 else f"{v:.1f} h"
 
 
+PAYMENT_OUTCOME_LABELS = {"paid": "Paid on time", "late": "Paid late", "missed": "Missed",
+                          "no_instalment": "No instalment due"}
+
+
+def payment_outcome(outcome: Any, due: Any = None) -> str:
+    """How the next instalment after a contact ended, as settled by the nightly: 'Missed (due 12 Nov 2026)';
+    'Awaiting' while the outcome window is open."""
+    if _missing(outcome):
+        return "Awaiting"
+    text_ = PAYMENT_OUTCOME_LABELS.get(str(outcome), label(outcome))
+    return text_ if due is None or _missing(due) or str(due) == "NaT" else f"{text_} (due {when(due)})"
+
+
 def when(value: Any) -> str:
     """A timestamp as '23 Nov 2026 14:05', a date as '23 Nov 2026'; an em dash when missing."""
     if value is None or _missing(value) or str(value) == "NaT":
@@ -88,6 +111,11 @@ def when(value: Any) -> str:
     if isinstance(value, date):
         return value.strftime("%d %b %Y")
     return str(value)
+
+
+def business_date_line(today: date, wall: date) -> str:
+    """'Business date 2026-11-01', with the wall clock's date beside it only when the two differ."""
+    return f"Business date **{today.isoformat()}**" + ("" if today == wall else f" · wall clock {wall.isoformat()}")
 
 
 def duration(seconds: Any) -> str:

@@ -14,12 +14,13 @@ ui.show_flash()
 settings = core.settings()
 cooldown = settings.operations.contact_cooldown_days
 capacity = settings.operations.daily_contact_capacity
+window = settings.operations.outcome_window_days
 STATUSES = (wq.NO_INTERVENTION, "open", "in_progress", "completed", "cancelled")
 
 
 @ui.guarded
 def queue_cards(ctx: core.Context, show_snoozed: bool) -> None:
-    summary = wq.queue_summary(ctx.as_of, ctx.model_version, show_snoozed)
+    summary = wq.queue_summary(ctx.as_of, ctx.model_version, show_snoozed, window)
     sla = wq.sla_summary()
     cols = st.columns(5)
     for col, urgency in zip(cols[:3], (1, 2, 3), strict=True):
@@ -40,8 +41,9 @@ def filters() -> dict:
         urg = c1.pills("Urgency", (1, 2, 3), default=(1, 2, 3), selection_mode="multi",
                        format_func=lambda u: ui.URGENCY[u])
         plan_only = capacity > 0 and c2.toggle(
-            "Today's plan only", help=f"The top of the queue that fits the team's {capacity} contacts a day "
-                                      "(operations.daily_contact_capacity), after today's contacts so far.")
+            "Today's plan only", help="The customers the nightly planned to contact today, by rank, within the "
+                                      f"team's {capacity} contacts a day (operations.daily_contact_capacity); "
+                                      "those already contacted today drop out.")
         snoozed = c3.toggle("Show snoozed customers",
                             help="Snoozed customers are hidden from the queue until their date.")
         c = st.columns(4)
@@ -75,13 +77,13 @@ def queue_table(df: pd.DataFrame, plan: set[int]) -> int | None:
         ui.styled(view, {"Tier": ui.TIER_COLORS}), hide_index=True, on_select="rerun", selection_mode="single-row",
         key=ui.widget_key("queue"), height=ui.rows_height(len(view), 420),
         column_config={
-            "Plan": st.column_config.TextColumn(width="small", help="★: in today's plan, within the team's capacity"),
+            "Plan": st.column_config.TextColumn(width="small", help="★: in today's plan, still to contact"),
             "Customer": st.column_config.NumberColumn(format="%d"),
             "Δ score": st.column_config.NumberColumn(format="%+d", help="Change since the previous scoring"),
             "PD": st.column_config.ProgressColumn("PD", format="%.1f%%", min_value=0, max_value=100),
             "Net benefit": st.column_config.NumberColumn(format=money, help="Expected loss avoided minus cost"),
             "Expected loss": st.column_config.NumberColumn(format=money, help="PD × exposure × LGD"),
-            "Cool-down until": st.column_config.DatetimeColumn(format="D MMM YYYY HH:mm"),
+            "Cool-down until": st.column_config.DateColumn(format="D MMM YYYY", help="Business date"),
             "Snoozed until": st.column_config.DateColumn(format="D MMM YYYY"),
             "Top reason": st.column_config.TextColumn(width="large"),
         })
@@ -107,21 +109,34 @@ def selected_panel(r: pd.Series) -> None:
 
 
 def plan_caption(plan: dict) -> str:
-    left = len(plan["ids"])
-    if not left and plan["made_today"] >= plan["capacity"]:
-        return (f"Today's plan is done: {plan['made_today']:,} contacts made, the team's capacity is "
-                f"{plan['capacity']:,} a day.")
-    return (f"Today's plan: **{left:,}** customers to contact (★), the top of the queue among those who can be "
-            f"contacted now; {plan['made_today']:,} of the team's {plan['capacity']:,} contacts a day made so far.")
+    """Today's plan in a sentence: who is left to contact, and the contacts made against the team's capacity."""
+    left, made, cap = len(plan["ids"]), plan["made_today"], plan["capacity"]
+    day = ui.when(plan["business_date"])
+    if not plan["planned"]:
+        return (f"No plan for {day} yet: the nightly draws today's plan when it scores the day. "
+                f"{made:,} of the team's {cap:,} contacts a day made so far.")
+    if not left:
+        return (f"Today's plan ({day}) is done: all {plan['planned']:,} planned customers contacted; {made:,} of the "
+                f"team's {cap:,} contacts a day made so far.")
+    return (f"Today's plan: **{left:,}** customers to contact (★), ranked by the nightly for {day}; "
+            f"{made:,} of the team's {cap:,} contacts a day made so far, {max(cap - made, 0):,} remaining.")
+
+
+def plan_progress(plan: dict) -> None:
+    made, cap = plan["made_today"], plan["capacity"]
+    st.progress(min(made / cap, 1.0) if cap else 0.0,
+                text=f"Contacts made today: {made:,} of {cap:,} · remaining {max(cap - made, 0):,}")
 
 
 @ui.guarded
 def queue_tab(ctx: core.Context, f: dict) -> None:
-    plan = wq.todays_plan(ctx.as_of, ctx.model_version, cooldown, capacity) if capacity else None
+    plan = wq.todays_plan(capacity) if capacity else None
     if plan:
         st.markdown(plan_caption(plan))
+        plan_progress(plan)
     df = wq.worklist(ctx.as_of, ctx.model_version, f["urgencies"], f["tiers"], f["segments"], f["officer"],
-                     f["statuses"], f["show_snoozed"], cooldown, plan["ids"] if plan and f["plan_only"] else None)
+                     f["statuses"], f["show_snoozed"], cooldown, window,
+                     plan["ids"] if plan and f["plan_only"] else None)
     if df.empty:
         ui.empty("No customer in the queue matches these filters.",
                  "Widen the filters, turn off 'Today's plan only', or turn on 'Show snoozed' to include "
@@ -160,15 +175,15 @@ def cooldown_tab() -> None:
     if df.empty:
         ui.empty(f"Nobody is in the contact cool-down ({cooldown} days after the last contact).")
         return
-    st.caption(f"{int(df['total_rows'].iloc[0]):,} customers were contacted in the last {cooldown} days; "
-               "a new contact is refused until the date shown.")
+    st.caption(f"{int(df['total_rows'].iloc[0]):,} customers were contacted in the last {cooldown} business days; "
+               "a new contact is refused until the business date shown.")
     st.dataframe(pd.DataFrame({
         "Customer": df["customer_id"], "Name": df["full_name"], "Last contact": df["last_contact"],
         "Type": df["last_type"].map(ui.label), "Channel": df["channel"].map(ui.channel),
         "New contact allowed from": df["contact_allowed_from"]}), hide_index=True, column_config={
         "Customer": st.column_config.NumberColumn(format="%d"),
-        "Last contact": st.column_config.DatetimeColumn(format="D MMM YYYY HH:mm"),
-        "New contact allowed from": st.column_config.DatetimeColumn(format="D MMM YYYY HH:mm")})
+        "Last contact": st.column_config.DateColumn(format="D MMM YYYY"),
+        "New contact allowed from": st.column_config.DateColumn(format="D MMM YYYY")})
 
 
 @ui.guarded

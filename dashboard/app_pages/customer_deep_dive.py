@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pandas as pd
 import streamlit as st
 
@@ -50,7 +52,7 @@ def profile_strip(p: dict) -> None:
     if p["snoozed_until"] is not None:
         notes.append(f":material/snooze: Snoozed until {ui.when(p['snoozed_until'])}")
     if p["last_contact"] is not None:
-        notes.append(f":material/call: Last contact {ui.when(p['last_contact'])}")
+        notes.append(f":material/call: Last contact on {ui.when(p['last_contact'])}")
     if notes:
         st.caption(" · ".join(notes))
 
@@ -105,13 +107,16 @@ def history(cid: int) -> None:
         ui.empty("No intervention yet for this customer.")
         return
     st.dataframe(pd.DataFrame({
-        "Created": iv["created_at"].map(ui.when), "Type": iv["intervention_type"].map(ui.label),
+        "Made on": iv["business_date"].map(ui.when), "Type": iv["intervention_type"].map(ui.label),
         "Channel": iv["channel"].map(ui.channel), "Status": iv["status"].map(ui.label),
         "Due": iv["due_at"].map(ui.when), "Assigned to": iv["assigned_to"].fillna("—"), "By": iv["created_by"],
-        "Outcome": iv["outcome"].map(ui.label), "Responded": iv["responded_at"].map(ui.when),
-        "Recovered": [ui.money(a, 2) if isinstance(o, str) else "—" for a, o in zip(
-            iv["amount_recovered"], iv["outcome"], strict=True)],
-        "Notes": iv["notes"].fillna("")}), hide_index=True, height=ui.rows_height(len(iv)))
+        "Contact result": iv["outcome"].map(ui.label), "Responded": iv["responded_at"].map(ui.when),
+        "Payment outcome": [ui.payment_outcome(o, d) if s != "cancelled" else "—" for o, d, s in zip(
+            iv["payment_outcome"], iv["outcome_due_date"], iv["status"], strict=True)],
+        "Notes": iv["notes"].fillna("")}), hide_index=True, height=ui.rows_height(len(iv)),
+        column_config={"Payment outcome": st.column_config.TextColumn(
+            help="How the customer's next instalment after the contact ended, settled from the payments once "
+                 f"the {settings.operations.outcome_window_days}-day outcome window has closed")})
 
 
 @ui.guarded
@@ -150,9 +155,9 @@ def page() -> None:
     history(cid)
     st.markdown("#### Act on this customer")
     cooldown = None
-    if p["last_contact"] is not None:
-        until = p["last_contact"] + pd.Timedelta(days=settings.operations.contact_cooldown_days)
-        cooldown = until if until > pd.Timestamp.now(tz=until.tzinfo) else None
+    if p["last_contact"] is not None:  # business days, as operations.interventions counts them
+        until = p["last_contact"] + timedelta(days=settings.operations.contact_cooldown_days)
+        cooldown = until if until > core.business_date() else None
     with st.container(border=True):
         actions.customer_actions(cid, p["full_name"], s.get("recommended_action") if s else None, cooldown,
                                  key=f"dd-{cid}")

@@ -1,4 +1,5 @@
-"""Data Management: background jobs (generate, retrain, nightly) with progress and logs, run history, CSV upload."""
+"""Data Management: background jobs (generate, retrain, nightly, advance the bank) with progress and logs, run
+history, CSV upload."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from dashboard.queries import core
 from dashboard.queries import monitor as mq
 from predelinquency.operations.permissions import allowed
 
-ui.header("Data Management", "Load bank files, generate demo data, retrain and score — jobs run in the background.")
+ui.header("Data Management", "Load bank files, generate demo data, move it forward, retrain and score — jobs run in "
+                             "the background.")
 ui.show_flash()
 POLL_SECONDS = 3
 settings = core.settings()
@@ -46,9 +48,15 @@ def job_status(kind: str) -> None:
         if code is None:
             st.progress(0.0, text="Starting…")
         else:
-            st.error(f"The job ended (exit status {code}) before it recorded a run. Its output:",
-                     icon=":material/error:")
-            st.code(jobs.tail(launched.log_path)[-4000:] or "(no output)", language=None)
+            output = jobs.tail(launched.log_path)
+            why = jobs.refusal(output)
+            if why:  # the command refused before it started (e.g. advancing a bank `pde generate` did not make)
+                st.error(f"{jobs.JOB_KINDS[kind].title} was refused (exit status {code}): {why}",
+                         icon=":material/block:")
+            else:
+                st.error(f"The job ended (exit status {code}) before it recorded a run. Its output:",
+                         icon=":material/error:")
+            st.code(output[-4000:] or "(no output)", language=None)
         return
     if row is None:
         st.caption("Never run yet.")
@@ -101,6 +109,36 @@ def job_panels() -> None:
             job_status(kind)
 
 
+NIGHTLY_LABELS = {"last": "After the last day", "every": "Every day", "none": "Never"}
+
+
+def advance_panel() -> None:
+    """Advance the synthetic bank N days, as a background job like generation."""
+    spec = jobs.JOB_KINDS["advance"]
+    may = allowed(actions.current_user(), spec.permission)
+    with st.container(border=True):
+        st.markdown(f"**{spec.title} N days**")
+        st.caption(spec.description + " It only works on a bank made by `pde generate` (or *Generate* above): a "
+                   "real bank's data moves forward by ingesting its files, so there the job is refused and the "
+                   "reason is shown below.")
+        c1, c2 = st.columns([1, 1.3])
+        with c1:
+            with st.form("advance", border=False):
+                a, b = st.columns(2)
+                days = a.number_input("Days", 1, 366, 7, step=1)
+                nightly = b.selectbox("Nightly scoring", jobs.NIGHTLY_CHOICES, format_func=NIGHTLY_LABELS.get)
+                work = st.checkbox("The simulated team works each day's plan (--work-plan: the nightly then runs "
+                                   "every day, to draw each day's plan)")
+                go = st.form_submit_button("Advance", type="primary", disabled=not may, icon=":material/fast_forward:")
+            if go:
+                start("advance", jobs.command("advance", days=int(days), nightly="every" if work else nightly,
+                                              work_plan=work))
+            if not may:
+                st.caption(":material/lock: Managers and admins only.")
+        with c2:
+            job_status("advance")
+
+
 @ui.guarded
 def history() -> None:
     st.markdown("#### Run history")
@@ -133,6 +171,7 @@ def history() -> None:
 @ui.guarded
 def page() -> None:
     job_panels()
+    advance_panel()
     history()
     st.markdown("#### Upload bank files (CSV)")
     if allowed(actions.current_user(), "upload_data"):

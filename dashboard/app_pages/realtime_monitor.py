@@ -10,6 +10,7 @@ import streamlit as st
 from dashboard import actions, ui
 from dashboard.queries import core
 from dashboard.queries import monitor as mq
+from dashboard.queries import worklist as wq
 from predelinquency.features.registry import CALENDAR_FEATURES
 from predelinquency.model.psi import RETRAIN_ABOVE, psi_band
 from predelinquency.operations.permissions import allowed
@@ -46,6 +47,13 @@ def alerts(ctx: core.Context) -> None:
             st.error(f"**Drift beyond the retrain band (PSI > {RETRAIN_ABOVE}):** score PSI "
                      f"{ui.num(psi['score'], 3)}" + (f"; features: {worst}" if worst else "")
                      + f" — nightly run {psi['run_id']}. Consider retraining.", icon=":material/warning:")
+    sla = wq.sla_summary()
+    if sla["overdue"]:
+        found += 1
+        st.warning(f"**{sla['overdue']:,} open intervention(s) past their SLA** at business time "
+                   f"({sla['approaching']:,} more due within 24 h): see the Action Center's SLA tab.",
+                   icon=":material/schedule:")
+    # batch runs are the platform's own events: they age by the wall clock, like the audit trail
     failed = mq.failed_runs()
     if not failed.empty:
         found += 1
@@ -53,7 +61,8 @@ def alerts(ctx: core.Context) -> None:
         st.error(f"**{len(failed)} failed run(s) in the last 7 days.** Latest: {r['kind']} run {r['run_id']} — "
                  f"{(r['error'] or 'no error text')[:300]}", icon=":material/error:")
     if not found:
-        st.success("No alerts: no critical tier jumps, no drift beyond the retrain band, no failed runs.",
+        st.success("No alerts: no critical tier jumps, no drift beyond the retrain band, no overdue interventions, "
+                   "no failed runs.",
                    icon=":material/check_circle:")
 
 
@@ -128,8 +137,9 @@ def activity() -> None:
 @ui.guarded
 def live() -> None:
     ctx = core.context()
-    st.caption(f":material/autorenew: Updated {datetime.now():%H:%M:%S} · latest scoring "
-               f"{ui.when(ctx.as_of)} · model {ctx.model_version or '—'}")
+    st.caption(f":material/autorenew: Updated {datetime.now():%H:%M:%S} · business date "
+               f"{ui.when(core.business_date())} · latest scoring {ui.when(ctx.as_of)} · model "
+               f"{ctx.model_version or '—'}")
     alerts(ctx)
     c1, c2 = st.columns(2)
     with c1:

@@ -7,25 +7,17 @@ import streamlit as st
 
 from dashboard import charts, ui
 from dashboard.queries import core
+from dashboard.queries import effects as eq
 from dashboard.queries import portfolio as pq
 
 ui.header("Risk Overview", "Portfolio risk from the champion model's latest scoring. Click a segment bar to focus.")
 settings = core.settings()
 
 
-def cost_saved(segment: str | None, prevented: int) -> tuple[float, float]:
-    """(cost saved, cost of interventions): prevented defaults × cost of a missed default − intervention costs."""
-    by_type = pq.interventions_by_type(segment)
-    spent = core.intervention_cost(zip(by_type["intervention_type"], by_type["n"], strict=True))
-    return prevented * settings.costs.missed_default - spent, spent
-
-
 def kpi_rows(ctx: core.Context, segment: str | None) -> None:
     k = pq.kpis(ctx.as_of, ctx.model_version, segment)
-    o = pq.outcome_kpis(segment)
     tr = pq.risk_trend(ctx.as_of, segment)
     prev = tr.iloc[-2] if len(tr) > 1 else None
-    saved, spent = cost_saved(segment, int(o["prevented"] or 0))
     c = st.columns(5)
     c[0].metric("Customers scored", ui.num(k["customers"]), border=True)
     c[1].metric("High risk", ui.num(k["high_risk"]), border=True, delta_color="inverse",
@@ -36,17 +28,21 @@ def kpi_rows(ctx: core.Context, segment: str | None) -> None:
     c[3].metric("Average PD", ui.pct(k["avg_pd"], 2), border=True, delta_color="inverse",
                 delta=None if prev is None else f"{(k['avg_pd'] - prev['avg_pd']) * 100:+.2f} pts")
     c[4].metric("Total exposure", ui.money(k["exposure"]), border=True, help="Outstanding credit of scored customers")
+    o = eq.effects()["overall"]
     c = st.columns(5)
     c[0].metric("Expected loss", ui.money(k["expected_loss"]), border=True, help="Σ PD × exposure × LGD")
-    c[1].metric("Prevented defaults", ui.num(o["prevented"]), border=True,
-                help="Interventions whose recorded outcome prevented a default")
-    c[2].metric("Cost saved", ui.money(saved), border=True,
-                help=f"Prevented defaults × {ui.money(settings.costs.missed_default)} (cost of a missed default) − "
-                     f"{ui.money(spent)} spent on interventions")
-    rate = (o["successes"] / o["outcomes"]) if o["outcomes"] else None
-    c[3].metric("Intervention success rate", ui.pct(rate), border=True,
-                help="Outcomes that were paid, promise to pay or restructured, of all recorded outcomes")
-    c[4].metric("Amount recovered", ui.money(o["recovered"]), border=True)
+    c[1].metric("Contacts (30 days)", ui.num(pq.contacts(segment)), border=True,
+                help="Interventions made in the last 30 business days, not cancelled")
+    measured = o["uplift"] is not None and o["enough_data"]
+    c[2].metric("Measured uplift", ui.points(o["uplift"]) if measured else "Not enough data yet", border=True,
+                help="Held-out miss rate − contacted miss rate over settled outcome windows, whole portfolio "
+                     "(Interventions Tracker)" + (f"; 95 % interval {ui.interval(o['ci_low'], o['ci_high'], ui.points)}"
+                                                  if measured else f"; about {o['outcomes_needed']:,} more settled "
+                                                                   "outcomes needed"))
+    c[3].metric("Prevented defaults", ui.num(o["prevented_defaults"], 1) if measured else "—",
+                border=True, help="Measured: uplift × contacted customers, whole portfolio")
+    c[4].metric("Prevented loss", ui.money(o["prevented_loss"]) if measured else "—", border=True,
+                help="Measured: the uplift applied to the exposure × LGD of the contacted, whole portfolio")
 
 
 def segment_filter(ctx: core.Context) -> str | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -11,6 +10,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine, text
 
+from predelinquency.db import calendar
 from predelinquency.db.engine import check_connection, get_engine
 from predelinquency.settings import Settings, get_settings
 
@@ -76,6 +76,13 @@ def context() -> Context:
     return Context(champ.get("version"), latest.get("model_version"), latest.get("as_of"), champ.get("created_at"))
 
 
+@st.cache_data(ttl=TTL_SHORT, show_spinner=False)
+def business_date() -> date:
+    """The engine's today: the day after the latest data day (the calendar's today before any data)."""
+    with engine().connect() as conn:
+        return calendar.business_date(conn)
+
+
 @st.cache_data(ttl=TTL, show_spinner=False)
 def segments() -> list[str]:
     """Customer segments present, alphabetically."""
@@ -95,14 +102,9 @@ def counts() -> dict[str, int]:
     r = row("SELECT (SELECT count(*) FROM customers) AS customers, "
             "(SELECT count(*) FROM model_versions) AS models, "
             "(SELECT count(*) FROM interventions) AS interventions, "
+            "(SELECT count(*) FROM contact_plan) AS plans, "
             "(SELECT count(*) FROM batch_runs) AS runs")
     return {k: int(v or 0) for k, v in r.items()}
-
-
-def intervention_cost(counts: Iterable[tuple[str, int]]) -> float:
-    """What interventions cost, from (type, how many) pairs: per type from settings.actions, else the flat cost."""
-    s = settings()
-    return float(sum(int(n) * (s.actions[t].cost if t in s.actions else s.costs.intervention) for t, n in counts))
 
 
 def invalidate() -> None:

@@ -50,8 +50,8 @@ def profile(customer_id: int) -> dict:
                (SELECT ca.officer_id FROM customer_assignments ca
                 WHERE ca.customer_id = c.customer_id AND ca.ended_at IS NULL) AS officer_id,
                (SELECT max(s.until) FROM customer_snoozes s
-                WHERE s.customer_id = c.customer_id AND s.until >= current_date) AS snoozed_until,
-               (SELECT max(i.created_at) FROM interventions i
+                WHERE s.customer_id = c.customer_id AND s.until >= pde_business_date()) AS snoozed_until,
+               (SELECT max(i.business_date) FROM interventions i
                 WHERE i.customer_id = c.customer_id AND i.status <> 'cancelled') AS last_contact
         FROM customers c WHERE c.customer_id = :id""", id=customer_id)
 
@@ -111,17 +111,16 @@ def segment_averages(as_of: date, version: str) -> pd.DataFrame:
 
 @st.cache_data(ttl=TTL_SHORT, show_spinner=False)
 def interventions(customer_id: int) -> pd.DataFrame:
-    """The customer's interventions, newest first, with officer, SLA and outcome."""
+    """The customer's interventions, newest first, with officer, SLA, contact result and settled payment outcome."""
     return frame("""
-        SELECT i.intervention_id, i.created_at, i.intervention_type, i.channel, i.status, i.due_at,
+        SELECT i.intervention_id, i.business_date, i.created_at, i.intervention_type, i.channel, i.status, i.due_at,
                i.pd_at_action, u.username AS assigned_to, cb.username AS created_by, o.outcome,
-               o.responded_at, o.prevented_default, o.amount_recovered::float8 AS amount_recovered, i.notes,
-               i.row_version
+               o.responded_at, i.payment_outcome, i.outcome_due_date, i.settled_on, i.notes, i.row_version
         FROM interventions i
         LEFT JOIN users u ON u.user_id = i.assigned_to
         LEFT JOIN users cb ON cb.user_id = i.created_by
         LEFT JOIN intervention_outcomes o ON o.intervention_id = i.intervention_id
-        WHERE i.customer_id = :id ORDER BY i.created_at DESC LIMIT 100""", id=customer_id)
+        WHERE i.customer_id = :id ORDER BY i.business_date DESC, i.created_at DESC LIMIT 100""", id=customer_id)
 
 
 def peer_row(as_of: date | None, version: str | None, segment: str) -> dict:

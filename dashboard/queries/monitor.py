@@ -16,7 +16,6 @@ from predelinquency.operations.audit import verify_chain
 
 # the monitor refreshes every 30 s; its reads live a little less so each refresh sees new data
 TTL_LIVE = 20
-JOB_KINDS = ("generate", "train", "nightly", "ingest", "rollup")
 
 
 @st.cache_data(ttl=TTL_LIVE, show_spinner=False)

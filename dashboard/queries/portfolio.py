@@ -8,9 +8,6 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.queries.core import TTL, TTL_SHORT, frame, row
-from predelinquency.operations.outcomes import PREVENTING_OUTCOMES
-
-SUCCESS = tuple(sorted(PREVENTING_OUTCOMES))
 
 
 def _scope(segment: str | None) -> tuple[str, str]:
@@ -35,27 +32,13 @@ def kpis(as_of: date, version: str, segment: str | None) -> dict:
 
 
 @st.cache_data(ttl=TTL_SHORT, show_spinner=False)
-def outcome_kpis(segment: str | None) -> dict:
-    """Interventions made, outcomes recorded, successes, prevented defaults and amount recovered."""
-    cond = "WHERE c.segment = :seg" if segment else ""
-    return row(f"""
-        SELECT count(i.intervention_id) AS interventions, count(o.outcome_id) AS outcomes,
-               count(*) FILTER (WHERE o.outcome = ANY(:success)) AS successes,
-               count(*) FILTER (WHERE o.prevented_default) AS prevented,
-               coalesce(sum(o.amount_recovered), 0)::float8 AS recovered
-        FROM interventions i JOIN customers c ON c.customer_id = i.customer_id
-        LEFT JOIN intervention_outcomes o ON o.intervention_id = i.intervention_id {cond}""",
-               seg=segment, success=list(SUCCESS))
-
-
-@st.cache_data(ttl=TTL_SHORT, show_spinner=False)
-def interventions_by_type(segment: str | None) -> pd.DataFrame:
-    """Interventions made per type (for their cost), excluding cancelled ones."""
+def contacts(segment: str | None, days: int = 30) -> int:
+    """Interventions made (not cancelled) in the last `days` business days."""
     cond = "AND c.segment = :seg" if segment else ""
-    return frame(f"""
-        SELECT i.intervention_type, count(*) AS n FROM interventions i
-        JOIN customers c ON c.customer_id = i.customer_id WHERE i.status <> 'cancelled' {cond}
-        GROUP BY 1""", seg=segment)
+    return int(row(f"""
+        SELECT count(*) AS n FROM interventions i JOIN customers c ON c.customer_id = i.customer_id
+        WHERE i.status <> 'cancelled' AND i.business_date > pde_business_date() - CAST(:days AS integer) {cond}""",
+                   seg=segment, days=days)["n"])
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)

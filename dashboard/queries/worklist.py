@@ -1,4 +1,9 @@
-"""Action Center reads: the prioritised queue, SLA ageing of open interventions, contact cool-down."""
+"""Action Center reads: the prioritised queue, today's plan (contact_plan), SLA ageing, contact cool-down.
+
+"Today" is the business date (pde_business_date(), sql/011) and "now" its time of day (pde_business_now()):
+on the synthetic bank they move with the data, so cool-downs, snoozes and SLAs play out as the bank moves.
+Customers in the control group (an open holdout draw) are left out of every read here, for everyone.
+"""
 
 from __future__ import annotations
 
@@ -8,61 +13,62 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.queries.core import MAX_ROWS, TTL_SHORT, frame, row
+from predelinquency.scoring.plan import CONTACT, HOLDOUT, QUEUE_ORDER
 
 UNASSIGNED = "(unassigned)"
 NO_INTERVENTION = "none"
 APPROACHING_HOURS = 24  # an open intervention due within this many hours is "approaching" its SLA
 
 _SNOOZED = ("EXISTS (SELECT 1 FROM customer_snoozes s WHERE s.customer_id = rs.customer_id "
-            "AND s.until >= current_date)")
+            "AND s.until >= pde_business_date())")
+# an open holdout draw (the same rule as operations.holdout.active_holdout); :window is the outcome window
+_HELD_OUT = (f"EXISTS (SELECT 1 FROM contact_plan hp WHERE hp.customer_id = rs.customer_id AND hp.arm = '{HOLDOUT}' "
+             "AND hp.released_at IS NULL AND hp.business_date <= pde_business_date() "
+             "AND hp.business_date + CAST(:window AS integer) > pde_business_date())")
+# when an intervention was made in business time: its business date at the wall clock's time of day, the same
+# clock its SLA (due_at, from pde_business_now()) was set on
+MADE_AT = "((i.business_date + (i.created_at AT TIME ZONE 'UTC')::time) AT TIME ZONE 'UTC')"
 
 
 @st.cache_data(ttl=TTL_SHORT, show_spinner=False)
-def queue_summary(as_of: date, version: str, show_snoozed: bool) -> pd.DataFrame:
+def queue_summary(as_of: date, version: str, show_snoozed: bool, window: int) -> pd.DataFrame:
     """Customers, expected loss and expected benefit per urgency tier (1–3) and risk tier."""
     hide = "" if show_snoozed else f"AND NOT {_SNOOZED}"
     return frame(f"""
         SELECT urgency, tier, count(*) AS customers, sum(expected_loss) AS expected_loss,
                sum(expected_benefit) AS expected_benefit
         FROM risk_scores rs
-        WHERE as_of = :as_of AND model_version = :v AND urgency <= 3 {hide}
-        GROUP BY urgency, tier ORDER BY urgency, tier""", as_of=as_of, v=version)
-
-
-# the queue's order, everywhere it is ranked: most urgent first, then the most worthwhile
-QUEUE_ORDER = "rs.urgency, rs.expected_benefit DESC, rs.pd DESC, rs.customer_id"
+        WHERE as_of = :as_of AND model_version = :v AND urgency <= 3 {hide} AND NOT {_HELD_OUT}
+        GROUP BY urgency, tier ORDER BY urgency, tier""", as_of=as_of, v=version, window=window)
 
 
 @st.cache_data(ttl=TTL_SHORT, show_spinner=False)
-def todays_plan(as_of: date, version: str, cooldown_days: int, capacity: int) -> dict:
-    """Who to contact today within the team's capacity: {capacity, made_today, ids}.
-
-    The day's contacts so far (interventions created today, not cancelled) use up capacity; the rest goes to
-    the top of the queue among customers who can be contacted now: not snoozed, not in the cool-down, and
-    without an open intervention already.
-    """
+def todays_plan(capacity: int) -> dict:
+    """The nightly's plan for the business date (contact_plan, contacted arm, by rank): {business_date,
+    capacity, planned, made_today, ids}; ids are the planned customers nobody has contacted yet today."""
     made = int(row("""SELECT count(*) AS n FROM interventions
-                      WHERE created_at >= date_trunc('day', now()) AND status <> 'cancelled'""")["n"])
-    ids = frame(f"""
-        SELECT rs.customer_id FROM risk_scores rs
-        WHERE rs.as_of = :as_of AND rs.model_version = :v AND rs.urgency <= 3 AND NOT {_SNOOZED}
-          AND NOT EXISTS (SELECT 1 FROM interventions i WHERE i.customer_id = rs.customer_id
-                          AND (i.status IN ('open', 'in_progress')
-                               OR (i.status <> 'cancelled' AND i.created_at > now() - make_interval(days => :cool))))
-        ORDER BY {QUEUE_ORDER}
-        LIMIT :n""", as_of=as_of, v=version, cool=cooldown_days, n=max(capacity - made, 0))
-    return {"capacity": capacity, "made_today": made, "ids": tuple(int(i) for i in ids["customer_id"])}
+                      WHERE business_date = pde_business_date() AND status <> 'cancelled'""")["n"])
+    plan = frame(f"""
+        SELECT p.customer_id,
+               EXISTS (SELECT 1 FROM interventions i WHERE i.customer_id = p.customer_id
+                       AND i.business_date = p.business_date AND i.status <> 'cancelled') AS contacted
+        FROM contact_plan p
+        WHERE p.business_date = pde_business_date() AND p.arm = '{CONTACT}'
+        ORDER BY p.rank""")
+    left = plan.loc[~plan["contacted"].astype(bool), "customer_id"] if len(plan) else plan["customer_id"]
+    return {"business_date": row("SELECT pde_business_date() AS d")["d"], "capacity": capacity,
+            "planned": len(plan), "made_today": made, "ids": tuple(int(i) for i in left)}
 
 
 @st.cache_data(ttl=TTL_SHORT, show_spinner=False)
 def worklist(as_of: date, version: str, urgencies: tuple[int, ...], tiers: tuple[str, ...],
              segments: tuple[str, ...], officer: str | None, statuses: tuple[str, ...], show_snoozed: bool,
-             cooldown_days: int, only: tuple[int, ...] | None = None, limit: int = 500) -> pd.DataFrame:
+             cooldown_days: int, window: int, only: tuple[int, ...] | None = None, limit: int = 500) -> pd.DataFrame:
     """The queue, most urgent and most worthwhile first, with owner, last intervention, cool-down and snooze;
     column total_rows holds how many rows match before the limit. only: just these customers."""
-    where = ["rs.as_of = :as_of", "rs.model_version = :v", "rs.urgency = ANY(:urg)"]
+    where = ["rs.as_of = :as_of", "rs.model_version = :v", "rs.urgency = ANY(:urg)", f"NOT {_HELD_OUT}"]
     params: dict = {"as_of": as_of, "v": version, "urg": list(urgencies), "cool": cooldown_days,
-                    "limit": min(limit, MAX_ROWS)}
+                    "window": window, "limit": min(limit, MAX_ROWS)}
     if only is not None:
         where.append("rs.customer_id = ANY(:only)")
         params["only"] = list(only)
@@ -82,14 +88,15 @@ def worklist(as_of: date, version: str, urgencies: tuple[int, ...], tiers: tuple
         params["st"] = list(statuses)
     if not show_snoozed:
         where.append("sn.until IS NULL")
+    # the cool-down counts business days from the business date of the last contact (operations.interventions)
     return frame(f"""
         SELECT rs.customer_id, c.full_name, c.segment, rs.urgency, rs.tier, rs.pd, rs.prev_pd, rs.score,
                rs.score_change, rs.recommended_action, rs.expected_benefit, rs.expected_loss, rs.exposure,
                rs.reasons -> 0 ->> 'text' AS top_reason, u.username AS officer,
                coalesce(li.status, '{NO_INTERVENTION}') AS intervention_status, li.intervention_type AS last_type,
                li.due_at, lc.last_contact,
-               (lc.last_contact > now() - make_interval(days => :cool)) AS in_cooldown,
-               lc.last_contact + make_interval(days => :cool) AS contact_allowed_from,
+               (lc.last_contact + CAST(:cool AS integer) > pde_business_date()) AS in_cooldown,
+               lc.last_contact + CAST(:cool AS integer) AS contact_allowed_from,
                sn.until AS snoozed_until, count(*) OVER () AS total_rows
         FROM risk_scores rs
         JOIN customers c ON c.customer_id = rs.customer_id
@@ -97,10 +104,10 @@ def worklist(as_of: date, version: str, urgencies: tuple[int, ...], tiers: tuple
         LEFT JOIN users u ON u.user_id = a.officer_id
         LEFT JOIN LATERAL (SELECT status, intervention_type, due_at FROM interventions i
                            WHERE i.customer_id = rs.customer_id ORDER BY created_at DESC LIMIT 1) li ON true
-        LEFT JOIN LATERAL (SELECT max(created_at) AS last_contact FROM interventions i
+        LEFT JOIN LATERAL (SELECT max(business_date) AS last_contact FROM interventions i
                            WHERE i.customer_id = rs.customer_id AND i.status <> 'cancelled') lc ON true
         LEFT JOIN LATERAL (SELECT max(until) AS until FROM customer_snoozes s
-                           WHERE s.customer_id = rs.customer_id AND s.until >= current_date) sn ON true
+                           WHERE s.customer_id = rs.customer_id AND s.until >= pde_business_date()) sn ON true
         WHERE {' AND '.join(where)}
         ORDER BY {QUEUE_ORDER}
         LIMIT :limit""", **params)
@@ -110,10 +117,12 @@ def worklist(as_of: date, version: str, urgencies: tuple[int, ...], tiers: tuple
 def sla_summary() -> dict[str, int]:
     """Open interventions by SLA state: overdue, approaching (due within a day), within SLA."""
     r = row(f"""
-        SELECT count(*) FILTER (WHERE due_at < now()) AS overdue,
-               count(*) FILTER (WHERE due_at >= now()
-                                AND due_at < now() + make_interval(hours => {APPROACHING_HOURS})) AS approaching,
-               count(*) FILTER (WHERE due_at >= now() + make_interval(hours => {APPROACHING_HOURS})) AS within
+        SELECT count(*) FILTER (WHERE due_at < pde_business_now()) AS overdue,
+               count(*) FILTER (WHERE due_at >= pde_business_now()
+                                AND due_at < pde_business_now() + make_interval(hours => {APPROACHING_HOURS}))
+                   AS approaching,
+               count(*) FILTER (WHERE due_at >= pde_business_now() + make_interval(hours => {APPROACHING_HOURS}))
+                   AS within
         FROM interventions WHERE status IN ('open', 'in_progress')""")
     return {k: int(v or 0) for k, v in r.items()}
 
@@ -123,11 +132,12 @@ def open_interventions(limit: int = 200) -> pd.DataFrame:
     """Open interventions, the closest to (or furthest past) their SLA first, with age and time left in hours."""
     return frame(f"""
         SELECT i.intervention_id, i.customer_id, c.full_name, i.intervention_type, i.channel, i.status,
-               u.username AS assigned_to, i.created_at, i.due_at,
-               extract(epoch FROM now() - i.created_at) / 3600 AS age_hours,
-               extract(epoch FROM i.due_at - now()) / 3600 AS hours_left,
-               CASE WHEN i.due_at < now() THEN 'Overdue'
-                    WHEN i.due_at < now() + make_interval(hours => {APPROACHING_HOURS}) THEN 'Approaching'
+               u.username AS assigned_to, i.business_date, i.due_at,
+               extract(epoch FROM pde_business_now() - {MADE_AT}) / 3600 AS age_hours,
+               extract(epoch FROM i.due_at - pde_business_now()) / 3600 AS hours_left,
+               CASE WHEN i.due_at < pde_business_now() THEN 'Overdue'
+                    WHEN i.due_at < pde_business_now() + make_interval(hours => {APPROACHING_HOURS})
+                        THEN 'Approaching'
                     ELSE 'Within SLA' END AS sla
         FROM interventions i JOIN customers c ON c.customer_id = i.customer_id
         LEFT JOIN users u ON u.user_id = i.assigned_to
@@ -137,13 +147,14 @@ def open_interventions(limit: int = 200) -> pd.DataFrame:
 
 @st.cache_data(ttl=TTL_SHORT, show_spinner=False)
 def cooldown_customers(cooldown_days: int, limit: int = 200) -> pd.DataFrame:
-    """Customers contacted within the cool-down: last contact, its type, and when a new contact is allowed."""
+    """Customers contacted within the cool-down: last contact's business date, its type, and from which business
+    date a new contact is allowed."""
     return frame("""
         SELECT d.*, count(*) OVER () AS total_rows FROM (
             SELECT DISTINCT ON (i.customer_id) i.customer_id, c.full_name, i.intervention_type AS last_type,
-                   i.channel, i.created_at AS last_contact,
-                   i.created_at + make_interval(days => :cool) AS contact_allowed_from
+                   i.channel, i.business_date AS last_contact,
+                   i.business_date + CAST(:cool AS integer) AS contact_allowed_from
             FROM interventions i JOIN customers c ON c.customer_id = i.customer_id
-            WHERE i.status <> 'cancelled' AND i.created_at > now() - make_interval(days => :cool)
-            ORDER BY i.customer_id, i.created_at DESC) d
-        ORDER BY d.last_contact DESC LIMIT :limit""", cool=cooldown_days, limit=min(limit, MAX_ROWS))
+            WHERE i.status <> 'cancelled' AND i.business_date + CAST(:cool AS integer) > pde_business_date()
+            ORDER BY i.customer_id, i.business_date DESC, i.created_at DESC) d
+        ORDER BY d.last_contact DESC, d.customer_id LIMIT :limit""", cool=cooldown_days, limit=min(limit, MAX_ROWS))

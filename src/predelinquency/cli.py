@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -96,6 +98,7 @@ def db_status(as_json: JsonOpt = False) -> None:
         f"role:         {status['role']['name']}"
         + ("  (a SUPERUSER: it can bypass the audit log's protections)" if status["role"]["superuser"] else ""),
         f"migrations:   {', '.join(status['migrations']) or 'none (run pde db init)'}",
+        f"business date: {status['business_date'] or 'n/a (run pde db init)'}",
         *(f"  {t:<22}{n if n is not None else '-':>12}" for t, n in status["row_counts"].items()),
     ]
     emit(status, as_json, "\n".join(lines))
@@ -358,6 +361,18 @@ def nightly(
 
 
 # --- synthetic data (predelinquency.simulate) -------------------------------------------------------
+@contextmanager
+def _progress_bar(description: str) -> Iterator[Callable[[float, str], None]]:
+    """A progress bar on stderr while a long job runs (only on a terminal); yields the job's progress callback."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn("{task.description:<40}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                   TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal)
+    with bar:
+        task = bar.add_task(description, total=1.0)
+        yield lambda fraction, message: bar.update(task, completed=fraction, description=message)
+
+
 @app.command("generate")
 def generate_cmd(
     customers: Annotated[int, typer.Option("--customers", help="number of customers")] = 30_000,
@@ -372,8 +387,6 @@ def generate_cmd(
     """Simulate a synthetic bank (customers, products, transactions, instalments, daily rows, labels) and load it."""
     from datetime import date
 
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from predelinquency.simulate import DEFAULT_END, generate_bank
     from predelinquency.simulate.generate import validate
 
@@ -382,14 +395,10 @@ def generate_cmd(
     except ValueError:
         raise PdeError(f"--end-date must be a date like 2026-10-31, got {end_date!r}") from None
     validate(get_settings(), customers, days, seed)  # before starting or reaching a database
-    bar = Progress(TextColumn("{task.description:<40}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                   TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal)
-    with bar:
-        task = bar.add_task("generating", total=1.0)
+    with _progress_bar("generating") as progress:
         # the owner: generation truncates with --reset and drops and rebuilds the big tables' indexes
         r = generate_bank(_engine("owner"), get_settings(), customers=customers, days=days, seed=seed, end_date=end,
-                          reset=reset, actor=cli_actor(),
-                          progress=lambda f, msg: bar.update(task, completed=f, description=msg))
+                          reset=reset, actor=cli_actor(), progress=progress)
     target = get_settings().simulation.target_miss_rate
     quality = (f"missed an instalment in {r['observed_miss_rate']:.1%} of customer 30-day windows "
                f"(target {target:.1%}); true_pd mean {r['mean_true_pd']:.1%}, AUC {r['true_pd_auc']}"
@@ -399,6 +408,81 @@ def generate_cmd(
          f"seed {seed}, in {r['seconds']:.1f} s (run {r['run_id']})\n"
          f"  transactions {r['transactions']:,} · payments {r['payments']:,} · daily rows {r['daily_rows']:,} · "
          f"labels {r['labels']:,}\n  {quality}")
+
+
+@app.command("advance")
+def advance_cmd(
+    days: Annotated[int, typer.Option("--days", help="business days to add to the synthetic bank")] = 1,
+    nightly: Annotated[str, typer.Option("--nightly", help="score every day, the last day only, or never")] = "last",
+    work_plan: Annotated[bool, typer.Option("--work-plan", help="the simulated team works each day's plan "
+                                            "(needs --nightly every)")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Continue the synthetic bank N days: transactions, payments, labels, contacts' effects, then the nightly."""
+    from predelinquency.loop.advance import advance_bank, validate
+
+    validate(days, nightly, work_plan)
+    with _progress_bar("advancing") as progress:
+        # the owner, as for generate: the generator's state and ground-truth tables are the owner's alone
+        r = advance_bank(_engine("owner"), get_settings(), days, nightly=nightly, work_plan=work_plan,
+                         actor=cli_actor(), progress=progress)
+    rows = " · ".join(f"{t} {n:,}" for t, n in r["rows"].items())
+    team = f" · the team worked {r['worked_by_team']:,} contacts" if work_plan else ""
+    emit(r, as_json,
+         f"advanced the bank {r['days']} day(s), {r['first_day']} .. {r['last_day']}, in {r['seconds']:.1f} s "
+         f"(run {r['run_id']}); business date now {r['business_date']}\n  {rows}\n"
+         f"  contacts acting on the bank {r['contacts']:,}{team} · potential outcomes recorded "
+         f"{r['potential_outcomes']:,} · nightly runs {r['nightly_runs']}")
+
+
+@app.command("effects")
+def effects_cmd(
+    since: Annotated[str | None, typer.Option("--since", help="plans from this business date, YYYY-MM-DD")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="plans up to this business date")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """What contacts really prevent: contacted against held-out miss rates, with 95 % intervals."""
+    from datetime import date
+
+    from predelinquency.loop.effects import measure_effects
+
+    def day(value: str | None, name: str) -> date | None:
+        try:
+            return date.fromisoformat(value) if value else None
+        except ValueError:
+            raise PdeError(f"--{name} must be a date like 2026-11-01, got {value!r}") from None
+
+    with _engine("app").connect() as conn:
+        r = measure_effects(conn, get_settings(), day(since, "since"), day(until, "until"))
+    emit(r, as_json, _effects_text(r))
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.1%}"
+
+
+def _effects_text(r: dict) -> str:
+    def line(name: str, g: dict) -> str:
+        if g["uplift"] is None:
+            return f"  {name:<22} contacted {g['contacted']:>6,} · held out {g['holdout']:>5,} · not enough data yet"
+        verdict = "" if g["enough_data"] else f"  (not enough data yet: ~{g['outcomes_needed']:,} more outcomes)"
+        truth = f" · true {_pct(g['true_uplift'])}" if g.get("true_uplift") is not None else ""
+        return (f"  {name:<22} contacted {g['contacted']:>6,} ({_pct(g['miss_rate_contacted'])} missed) · held out "
+                f"{g['holdout']:>5,} ({_pct(g['miss_rate_holdout'])}) · uplift {_pct(g['uplift'])} "
+                f"[{_pct(g['ci_low'])}, {_pct(g['ci_high'])}]{truth}{verdict}")
+
+    o = r["overall"]
+    head = f"effects of contacts at business date {r['business_date']} ({r['method']})"
+    money = ""
+    if o["prevented_defaults"] is not None:
+        roi = "n/a" if o["roi"] is None else f"{o['roi']:.1f}×"
+        money = (f"\n  prevented defaults {o['prevented_defaults']:.1f} · prevented loss {o['prevented_loss']:,.0f} · "
+                 f"contact cost {o['contact_cost']:,.0f} · ROI {roi}")
+    lines = [head, line("overall", o) + money] + [line(g["action"], g) for g in r["by_action"]]
+    nm = r["not_measured"]
+    lines.append(f"  not measured: {nm['awaiting_outcome']:,} awaiting their outcome, {nm['contacts_outside_plan']:,} "
+                 f"contacts outside the plan, {nm['released_from_holdout']:,} released from the holdout")
+    return "\n".join(lines)
 
 
 # --- bank files in (predelinquency.ingest, loaded through predelinquency.operations.uploads) ------------

@@ -175,6 +175,10 @@ class PolicyRule(_Section):
 class Operations(_Section):
     contact_cooldown_days: int = Field(7, ge=0)
     daily_contact_capacity: int = Field(150, ge=0)  # contacts the team can make a day; 0: no daily plan
+    # share of the plan's population held out at random as the control group that measures what contacts prevent
+    holdout_share: float = Field(0.10, ge=0.0, lt=1.0)
+    # an intervention's outcome: how the customer's next instalment due within this many days ended
+    outcome_window_days: int = Field(30, ge=1, le=120)
     sla_hours: dict[str, int] = {"Critical": 24, "High": 72, "Medium": 168, "Low": 336}
 
     @field_validator("sla_hours")

@@ -1,18 +1,19 @@
 """Property-based and hostile input: requests to every route of our own OpenAPI spec never get a 500 or a raw
 database error.
 
-Runs in-process through the ASGI app against a real database holding users, customers, scores and
-interventions, so generated ids sometimes hit real rows. Two parts: schemathesis generates requests (valid and
-invalid) from the spec, a bounded number per operation; and every parameter and body field of every operation,
-read from the same spec, receives each value of HOSTILE (lone surrogates, NUL, a megabyte of text, numbers past
-bigint and double). The oracle for both: no 5xx (but the documented 503 of a champion that cannot score) and
-no database or Python internals in any body.
+Runs in-process through the ASGI app against a real database holding users, customers, scores, contact plans
+(settled and today's, with a held-out customer) and interventions, so generated ids sometimes hit real rows.
+Two parts: schemathesis generates requests (valid and invalid) from the spec, a bounded number per operation;
+and every parameter and body field of every operation, read from the same spec, receives each value of HOSTILE
+(lone surrogates, NUL, a megabyte of text, numbers past bigint and double). The oracle for both: no 5xx (but
+the documented 503 of a champion that cannot score) and no database or Python internals in any body.
 """
 
 import json
 import re
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -31,6 +32,7 @@ from predelinquency.api.app import create_app
 from predelinquency.operations import users as users_mod
 from predelinquency.operations.interventions import create_intervention
 from predelinquency.settings import Settings
+from tests.api.plan_rows import TODAY, insert_plan_row, start_business_date
 from tests.support.api import Api, insert_customer, insert_model, insert_score, make_api
 
 # what a raw database error or a traceback would show; none of our own messages uses these words
@@ -71,10 +73,16 @@ def fuzz_api(module_settings: Settings) -> Iterator[Api]:
         api = next(gen)
 
     def seed(c):
+        start_business_date(c)
         insert_model(c, "v1")  # its artifact does not exist: /predict answers 503, which is documented
         for cid in range(1, 6):
             insert_customer(c, cid)
             insert_score(c, cid, pd=0.1 * cid, tier=("Low", "Medium", "High", "Critical", "Critical")[cid - 1])
+            # a settled plan a month ago, and today's plan (customer 4 held out) for the reads of the loop
+            insert_plan_row(c, cid, ("contact", "holdout")[cid % 2], cid, day=TODAY - timedelta(days=31),
+                            payment_outcome=("paid", "missed", "late", "paid", "missed")[cid - 1])
+            if cid > 1:
+                insert_plan_row(c, cid, "holdout" if cid == 4 else "contact", cid)
         create_intervention(c, api.users["officer"], 1, "agent_call", "phone", api.settings)
         # untouched rows for the hostile requests that pass validation, so that they reach the database
         for cid in range(FRESH_FROM, FRESH_FROM + 2 * FRESH):

@@ -17,11 +17,10 @@ import pytest
 from sqlalchemy import create_engine
 
 from predelinquency.operations.users import create_user
-from tests.support.dashboard import ROOT
+from tests.support.dashboard import ROOT, SCREENSHOTS
 from tests.support.db import create_database, drop_database
 from tests.support.users import PASSWORD
 
-SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 PDE = [sys.executable, "-m", "predelinquency.cli"]
 

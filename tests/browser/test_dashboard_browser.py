@@ -5,73 +5,23 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from tests.support.users import PASSWORD
+from tests.support.dashboard import assert_clean, log_in, open_page, screenshot, select_first_row, settle
 
 pytestmark = pytest.mark.browser
-SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 # each page and text that proves its main content rendered
 PAGES = {
     "Action Center": ["Priority queue", "1 · Act now", "Select a row to act on it"],
     "Customer Deep Dive": ["Find a customer"],
-    "Interventions Tracker": ["Interventions Tracker"],
-    "Risk Overview": ["Customers scored", "Intervention success rate", "Rising-risk customers"],
+    "Interventions Tracker": ["What contacts prevent"],
+    "Risk Overview": ["Customers scored", "Measured uplift", "Rising-risk customers"],
     "Real-time Monitor": ["Recent score changes", "Batch runs", "Activity log"],
     "Model Performance": ["Models to compare", "Drift (population stability index)", "Promotion"],
     "Data Management": ["Run history", "Upload bank files (CSV)"],
 }
-
-
-def log_in(browser, url: str, username: str):
-    """A new page logged in as username (it opens on the Action Center)."""
-    page = browser.new_page(viewport={"width": 1600, "height": 1000})
-    page.set_default_timeout(30_000)
-    page.goto(url)
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_role("button", name="Log out").wait_for()
-    return page
-
-
-def settle(page) -> None:
-    """Waits until Streamlit has finished running the script (no 'running' indicator for a moment)."""
-    time.sleep(0.5)
-    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')")
-    time.sleep(0.7)
-
-
-def open_page(page, title: str) -> None:
-    page.get_by_role("link", name=title).click()
-    page.get_by_role("heading", name=title).wait_for()
-    settle(page)
-
-
-def assert_clean(page, title: str) -> None:
-    assert page.locator('[data-testid="stException"]').count() == 0, f"{title}: an exception is shown"
-    body = page.inner_text("body")
-    for bad in ("Traceback", "Something went wrong", "could not answer"):
-        assert bad not in body, f"{title}: '{bad}' on the page"
-
-
-def screenshot(page, name: str) -> None:
-    """The whole page (Streamlit scrolls inside its main area, so the viewport is grown to fit)."""
-    height = page.evaluate("() => (document.querySelector('[data-testid=stMain]') || document.body).scrollHeight")
-    page.set_viewport_size({"width": 1600, "height": min(max(1000, height + 40), 7000)})
-    time.sleep(1.0)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
-    page.set_viewport_size({"width": 1600, "height": 1000})
-
-
-def select_first_row(page, table) -> None:
-    """Ticks the first row of a selectable st.dataframe (a canvas grid: its row markers are clicked by position)."""
-    table.scroll_into_view_if_needed()
-    box = table.bounding_box()
-    page.mouse.click(box["x"] + 15, box["y"] + 35 + 17)
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +55,7 @@ def test_officer_work_is_written_with_audit_rows(server, manager_page):
     settle(page)
     assert_clean(page, "Action Center after creating an intervention")
     with eng.connect() as c:
-        iv = c.execute(text("SELECT customer_id, status, created_by, due_at > created_at AS has_sla "
+        iv = c.execute(text("SELECT customer_id, status, created_by, due_at > pde_business_now() AS has_sla "
                             "FROM interventions WHERE intervention_id = :i"), {"i": intervention_id}).one()
     assert iv.status == "open" and iv.has_sla and iv.created_by == server["users"]["manager"].user_id
     screenshot(page, "action_center_after_intervention")
@@ -125,11 +75,12 @@ def test_officer_work_is_written_with_audit_rows(server, manager_page):
     page.get_by_text(re.compile("is now assigned to olivia")).first.wait_for()
     settle(page)
 
-    # 3. the outcome of the intervention, from the Interventions Tracker
+    # 3. the contact's result, from the Interventions Tracker
     open_page(page, "Interventions Tracker")
     select_first_row(page, page.locator('[data-testid="stDataFrame"]').last)
-    page.get_by_role("button", name="Record outcome").click()
-    page.get_by_text(re.compile(rf"Outcome 'Paid' recorded for intervention {intervention_id}")).first.wait_for()
+    page.get_by_role("button", name="Record contact result").click()
+    page.get_by_text(re.compile(rf"Contact result 'Reached' recorded for intervention {intervention_id}")
+                     ).first.wait_for()
     settle(page)
     assert_clean(page, "Interventions Tracker after recording an outcome")
     screenshot(page, "interventions_tracker_after_outcome")
@@ -138,13 +89,13 @@ def test_officer_work_is_written_with_audit_rows(server, manager_page):
         officer = c.execute(text("SELECT u.username FROM customer_assignments a "
                                  "JOIN users u ON u.user_id = a.officer_id "
                                  "WHERE a.customer_id = :c AND a.ended_at IS NULL"), {"c": iv.customer_id}).scalar()
-        outcome = c.execute(text("SELECT o.outcome, o.prevented_default, i.status FROM intervention_outcomes o "
+        outcome = c.execute(text("SELECT o.outcome, i.status FROM intervention_outcomes o "
                                  "JOIN interventions i USING (intervention_id) WHERE intervention_id = :i"),
                             {"i": intervention_id}).one()
         audit = c.execute(text("SELECT action, entity_id FROM action_audit_log WHERE actor = 'lead_manager' "
                                "AND action <> 'login' ORDER BY audit_id")).all()
     assert officer == "olivia"
-    assert tuple(outcome) == ("paid", True, "completed")
+    assert tuple(outcome) == ("reached", "completed")
     assert [a.action for a in audit] == ["create_intervention", "assign_customer", "record_outcome"]
     assert audit[0].entity_id == audit[2].entity_id == str(intervention_id)
     assert audit[1].entity_id == str(iv.customer_id)

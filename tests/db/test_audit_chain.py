@@ -9,7 +9,8 @@ from itertools import pairwise
 from sqlalchemy import Connection, create_engine, text
 
 from predelinquency.cli import app
-from predelinquency.operations.audit import verify_chain, write_audit
+from predelinquency.db.audit import write_audit
+from predelinquency.operations.audit import verify_chain
 
 
 def _write(conn: Connection, n: int) -> list[int]:

@@ -12,13 +12,14 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError
 
+from predelinquency.db.audit import write_audit
 from predelinquency.db.engine import ROLE_NAMES, database_url
 from predelinquency.model.registry import promote
 from predelinquency.model.tabular import train_file
 from predelinquency.operations import users as users_mod
 from predelinquency.operations.apikeys import create_api_key, revoke_api_key
 from predelinquency.operations.assignments import assign_customer
-from predelinquency.operations.audit import verify_chain, write_audit
+from predelinquency.operations.audit import verify_chain
 from predelinquency.operations.interventions import create_intervention
 from predelinquency.operations.outcomes import record_outcome
 from predelinquency.operations.snoozes import snooze_customer

@@ -3,7 +3,8 @@ from decimal import Decimal
 
 from sqlalchemy import Connection
 
-from predelinquency.operations.audit import recent_audit, write_audit
+from predelinquency.db.audit import write_audit
+from predelinquency.operations.audit import recent_audit
 
 
 def test_write_and_read_audit_rows_with_json_values(conn: Connection):

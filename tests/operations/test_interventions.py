@@ -3,6 +3,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import Connection, create_engine, text
 
+from predelinquency.db.calendar import move_business_date
 from predelinquency.errors import Conflict, NotFound, PdeError
 from predelinquency.operations import interventions as interventions_mod
 from predelinquency.operations.audit import recent_audit
@@ -65,8 +66,8 @@ def test_type_and_channel_are_validated(conn: Connection, people: People, custom
 
 def test_cooldown_refuses_and_says_when(conn: Connection, people: People, customer: int):
     first = create_intervention(conn, people.officer, customer, "soft_reminder", "sms", Settings())
-    with pytest.raises(Conflict, match=r"last contacted at .*intervention \d+, soft_reminder.*cool-down is 7 days, "
-                                       r"so a new contact is allowed from \d{4}-\d\d-\d\d"):
+    with pytest.raises(Conflict, match=r"last contacted on \d{4}-\d\d-\d\d \(intervention \d+, soft_reminder\).*"
+                                       r"cool-down is 7 days, so a new contact is allowed from \d{4}-\d\d-\d\d"):
         create_intervention(conn, people.officer, customer, "agent_call", "phone", Settings())
     assert count(conn, "interventions") == 1
     assert count(conn, "action_audit_log", "action = 'create_intervention'") == 1
@@ -75,11 +76,19 @@ def test_cooldown_refuses_and_says_when(conn: Connection, people: People, custom
     create_intervention(conn, people.officer, customer, "agent_call", "phone", Settings())
 
 
-def test_cooldown_expires(conn: Connection, people: People, customer: int):
+def test_cooldown_counts_business_days_not_the_wall_clock(conn: Connection, people: People, customer: int):
     first = create_intervention(conn, people.officer, customer, "soft_reminder", "sms", Settings())
+    # a week of wall-clock time changes nothing while the bank's business date stands still
     conn.execute(text("UPDATE interventions SET created_at = now() - interval '8 days', status = 'completed' "
                       "WHERE intervention_id = :id"), {"id": first["intervention_id"]})
-    create_intervention(conn, people.officer, customer, "agent_call", "phone", Settings())
+    with pytest.raises(Conflict, match="cool-down"):
+        create_intervention(conn, people.officer, customer, "agent_call", "phone", Settings())
+    # the business date moving on eight days ends it
+    move_business_date(conn, first["business_date"] + timedelta(days=8))
+    second = create_intervention(conn, people.officer, customer, "agent_call", "phone", Settings())
+    assert second["business_date"] == first["business_date"] + timedelta(days=8)
+    # SLAs age against the business date too: due a tier's hours after it, at the wall clock's time of day
+    assert second["due_at"].date() >= second["business_date"]
 
 
 def test_duplicate_open_intervention_conflicts(conn: Connection, people: People, customer: int, no_cooldown):

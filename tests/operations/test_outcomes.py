@@ -19,8 +19,9 @@ def intervention(conn: Connection, people: People, customer: int) -> dict:
 def test_outcome_completes_intervention_and_cannot_be_recorded_twice(conn: Connection, people: People,
                                                                      intervention: dict):
     iid = intervention["intervention_id"]
-    got = record_outcome(conn, people.officer, iid, "promise_to_pay", amount_recovered=120.5, notes="pays Friday")
-    assert got["prevented_default"] is True and float(got["amount_recovered"]) == 120.5
+    got = record_outcome(conn, people.officer, iid, "promise_to_pay", notes="pays Friday")
+    # a contact result says what the officer saw; whether a miss was prevented is never recorded
+    assert "prevented_default" not in got and "amount_recovered" not in got and got["notes"] == "pays Friday"
     assert got["recorded_by"] == people.officer.user_id and got["responded_at"] is not None
     assert got["intervention"]["status"] == "completed" and got["intervention"]["row_version"] == 2
     assert get_intervention(conn, iid)["status"] == "completed"
@@ -30,23 +31,22 @@ def test_outcome_completes_intervention_and_cannot_be_recorded_twice(conn: Conne
     assert audit["after"]["intervention"]["status"] == "completed" and audit["after"]["outcome"]["outcome"] == (
         "promise_to_pay")
     with pytest.raises(Conflict, match=f"intervention {iid} already has an outcome \\(promise_to_pay"):
-        record_outcome(conn, people.manager, iid, "paid")
+        record_outcome(conn, people.manager, iid, "reached")
     assert count(conn, "intervention_outcomes") == 1
 
 
-def test_outcome_defaults_and_overrides(conn: Connection, people: People, intervention: dict):
+def test_contact_result_keeps_the_response_time(conn: Connection, people: People, intervention: dict):
     responded = datetime.now(UTC) - timedelta(minutes=5)
-    got = record_outcome(conn, people.officer, intervention["intervention_id"], "no_response",
-                         responded_at=responded, prevented_default=None)
-    assert got["prevented_default"] is False and got["responded_at"] == responded
+    got = record_outcome(conn, people.officer, intervention["intervention_id"], "no_answer", responded_at=responded)
+    assert got["outcome"] == "no_answer" and got["responded_at"] == responded
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"outcome": "vanished"}, "unknown outcome 'vanished'"),
-    ({"outcome": "paid", "amount_recovered": -5}, "zero or more"),
-    ({"outcome": "paid", "amount_recovered": "lots"}, "not a number"),
-    ({"outcome": "paid", "responded_at": datetime.now(UTC) + timedelta(days=2)}, "in the future"),
-    ({"outcome": "paid", "responded_at": datetime(2001, 1, 1, tzinfo=UTC)}, "before the intervention was created"),
+    ({"outcome": "vanished"}, "unknown contact result 'vanished'"),
+    # "paid" is what the payments say, settled by the nightly: an officer cannot record it
+    ({"outcome": "paid"}, "unknown contact result 'paid'"),
+    ({"outcome": "reached", "responded_at": datetime.now(UTC) + timedelta(days=2)}, "in the future"),
+    ({"outcome": "reached", "responded_at": datetime(2001, 1, 1, tzinfo=UTC)}, "before the intervention was created"),
 ])
 def test_outcome_validation(conn: Connection, people: People, intervention: dict, kwargs: dict, message: str):
     with pytest.raises(PdeError, match=message):
@@ -57,8 +57,8 @@ def test_outcome_validation(conn: Connection, people: People, intervention: dict
 
 def test_outcome_for_unknown_or_cancelled_intervention(conn: Connection, people: People, intervention: dict):
     with pytest.raises(NotFound, match="intervention 987654 does not exist"):
-        record_outcome(conn, people.officer, 987654, "paid")
+        record_outcome(conn, people.officer, 987654, "reached")
     update_intervention_status(conn, people.officer, intervention["intervention_id"], "cancelled", 1)
     with pytest.raises(Conflict, match="was cancelled"):
-        record_outcome(conn, people.officer, intervention["intervention_id"], "paid")
+        record_outcome(conn, people.officer, intervention["intervention_id"], "refused")
     assert count(conn, "intervention_outcomes") == 0

@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from predelinquency import __version__
 from predelinquency.api.errors import install_error_handlers
 from predelinquency.api.retraining import DEFAULT_COMMAND, Retrainer
-from predelinquency.api.routes import actions, health, portfolio, predict, retraining
+from predelinquency.api.routes import actions, effects, health, holdout, plan, portfolio, predict, retraining
 from predelinquency.api.state import ApiState, ChampionCache
 from predelinquency.db.engine import POOL_SIZE
 from predelinquency.errors import PdeError
@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None, *, train_command: Sequence[str]
     app.state.api = state
     _serve_docs(app)
     install_error_handlers(app)
-    for module in (predict, portfolio, actions, retraining, health):
+    for module in (predict, portfolio, plan, actions, effects, holdout, retraining, health):
         app.include_router(module.router)
     return app
 

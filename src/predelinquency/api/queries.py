@@ -1,4 +1,5 @@
-"""Portfolio reads for the API, aggregated in SQL: statistics, a customer's score history, the riskiest customers."""
+"""Reads for the API, aggregated in SQL: statistics, a customer's score history, the riskiest customers, today's
+contact plan."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from predelinquency.db.calendar import business_date
 from predelinquency.domain.vocabulary import TIERS
 from predelinquency.errors import NotFound
 
@@ -44,8 +46,8 @@ def portfolio_stats(conn: Connection) -> dict[str, Any]:
                (SELECT coalesce(jsonb_object_agg(recommended_action, n), '{{}}'::jsonb) FROM
                    (SELECT recommended_action, count(*) AS n FROM latest GROUP BY recommended_action) a) AS actions,
                (SELECT count(*) FROM interventions WHERE status IN ('open', 'in_progress')) AS open_interventions,
-               (SELECT count(*) FROM interventions WHERE status IN ('open', 'in_progress') AND due_at < now())
-                   AS overdue_interventions,
+               (SELECT count(*) FROM interventions WHERE status IN ('open', 'in_progress')
+                      AND due_at < pde_business_now()) AS overdue_interventions,
                (SELECT count(*) FROM customer_assignments WHERE ended_at IS NULL) AS assigned_customers
         FROM latest"""), {"as_of": as_of, "v": version}).one()
     return {
@@ -87,3 +89,16 @@ def high_risk_customers(conn: Connection, limit: int, tier: str | None) -> dict[
     return {"as_of": as_of, "model_version": version, "tiers": tiers, "count": len(rows),
             "customers": [dict(r) for r in rows]}
 
+
+
+def todays_plan(conn: Connection) -> dict[str, Any]:
+    """The contact arm of the business date's plan as officers work it; the control group is never shown."""
+    today = business_date(conn)
+    # ranked among the contacted only: gaps in the plan's own ranks would point at the held-out customers
+    rows = conn.execute(text(
+        "SELECT row_number() OVER (ORDER BY p.rank) AS rank, p.customer_id, p.recommended_action, p.tier, p.pd, "
+        "       p.expected_benefit, EXISTS (SELECT 1 FROM interventions i WHERE i.customer_id = p.customer_id "
+        "           AND i.business_date = p.business_date AND i.status <> 'cancelled') AS intervened_today "
+        "FROM contact_plan p WHERE p.business_date = :d AND p.arm = 'contact' ORDER BY p.rank"),
+        {"d": today}).mappings().all()
+    return {"business_date": today, "count": len(rows), "customers": [dict(r) for r in rows]}

@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import text
 
 from predelinquency.api.retraining import LOCK_KEYS, RUNNER_ACTOR, log_dir
+from predelinquency.db.audit import write_audit
 from predelinquency.db.engine import get_engine
-from predelinquency.operations.audit import write_audit
 from predelinquency.settings import get_settings
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")

@@ -35,10 +35,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 
 from predelinquency.api.errors import Unavailable
+from predelinquency.db.audit import write_audit
 from predelinquency.db.runs import ACTIVE, latest_run, lock_held
 from predelinquency.errors import Conflict
 from predelinquency.operations.accounts import User
-from predelinquency.operations.audit import write_audit
 from predelinquency.operations.permissions import authorise
 from predelinquency.settings import Settings
 

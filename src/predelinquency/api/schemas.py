@@ -1,22 +1,30 @@
 """Request and response bodies: requests forbid unknown fields and carry their limits, so the OpenAPI spec says them.
 
-Limits mirror the database (bigint ids, numeric(14, 2) amounts, no NUL in text) so that no accepted request can
-fail inside PostgreSQL.
+Limits mirror the database (bigint ids, no NUL in text) so that no accepted request can fail inside PostgreSQL.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
-from predelinquency.operations.interventions import CHANNELS, INTERVENTION_TYPES, STATUSES
-from predelinquency.operations.outcomes import OUTCOMES
+from predelinquency.domain.vocabulary import CONTACT_CHANNELS, CONTACT_RESULTS, INTERVENTION_TYPES, PAYMENT_OUTCOMES
+from predelinquency.operations.holdout import MAX_REASON
+from predelinquency.operations.interventions import STATUSES
 
 BIGINT_MAX = 2**63 - 1
 MAX_BATCH = 1000
-MAX_AMOUNT = 999_999_999_999.0  # numeric(14, 2)
 
 CustomerId = Annotated[int, Field(ge=1, le=BIGINT_MAX, description="customer_id as in the customers table")]
 UserId = Annotated[int, Field(ge=1, le=BIGINT_MAX, description="user_id of a user account")]
@@ -27,10 +35,22 @@ Username = Annotated[str, StringConstraints(pattern=USERNAME)]
 FeatureName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 FeatureValue = Annotated[float, Field(allow_inf_nan=False)] | None
 Tier = Literal["Low", "Medium", "High", "Critical"]
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date(value: Any) -> Any:
+    # pydantic would also read "0" or "1700000000" as a Unix time: a date typed by a person is YYYY-MM-DD
+    if not isinstance(value, date) and not (isinstance(value, str) and ISO_DATE.fullmatch(value)):
+        raise ValueError("a date is written YYYY-MM-DD, for example 2026-09-01")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 InterventionType = Literal[INTERVENTION_TYPES]  # the same lists as the operations and the CHECK constraints
-Channel = Literal[CHANNELS]
+Channel = Literal[CONTACT_CHANNELS]
 InterventionStatus = Literal[STATUSES]
-Outcome = Literal[OUTCOMES]
+ContactResult = Literal[CONTACT_RESULTS]
+PaymentOutcome = Literal[PAYMENT_OUTCOMES]
 
 
 class Request(BaseModel):
@@ -181,6 +201,10 @@ class InterventionCreate(Request):
     channel: Channel
     notes: FreeText | None = None
     assigned_to: UserId | None = Field(None, description="user_id of the officer or manager who will act")
+    release_reason: Annotated[str, StringConstraints(min_length=1, max_length=MAX_REASON, pattern=NO_NUL)] | None = \
+        Field(None, description="managers only: contact a customer in the control group anyway, for this reason "
+                                "(audited). The customer leaves the control group and so the measurement of what "
+                                "contacts prevent. Ignored for a customer who is not held out")
 
 
 class Intervention(Response):
@@ -194,11 +218,17 @@ class Intervention(Response):
     expected_benefit: float | None
     assigned_to: int | None
     created_by: int
+    business_date: date = Field(description="the engine's 'today' when it was made (created_at is the wall clock)")
     created_at: datetime
     due_at: datetime
     updated_at: datetime
     notes: str | None
     row_version: int
+    outcome_due_date: date | None = Field(description="the customer's next instalment due in the outcome window "
+                                                      "(null: not settled yet, or none was due)")
+    payment_outcome: PaymentOutcome | None = Field(
+        description="how that instalment ended, settled by the nightly from the payments (null: not settled yet)")
+    settled_on: date | None = Field(description="the business date the outcome was settled")
 
 
 class AssignmentCreate(Request):
@@ -223,11 +253,11 @@ class Assignment(Response):
 
 
 class OutcomeCreate(Request):
-    outcome: Outcome
+    """The contact's result, as the officer saw it; whether a missed payment was prevented is measured, not recorded."""
+
+    outcome: ContactResult = Field(description="what happened when the customer was contacted")
     responded_at: datetime | None = Field(None, description="when the customer responded (default: now)")
-    amount_recovered: Annotated[float, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)] = 0
     notes: FreeText | None = None
-    prevented_default: bool | None = Field(None, description="default: true for paid, promise_to_pay, restructured")
 
     @field_validator("responded_at")
     @classmethod
@@ -240,14 +270,132 @@ class OutcomeCreate(Request):
 class OutcomeRecorded(Response):
     outcome_id: int
     intervention_id: int
-    outcome: Outcome
+    outcome: ContactResult
     responded_at: datetime
-    prevented_default: bool
-    amount_recovered: float
     recorded_by: int
     recorded_at: datetime
     notes: str | None
     intervention: Intervention
+
+
+# --- closing the loop: today's plan, the control group, measured effects ----------------------------------
+class PlannedCustomer(Response):
+    rank: int = Field(description="position in today's plan, 1 = contact first")
+    customer_id: int
+    recommended_action: str
+    tier: Tier
+    pd: float
+    expected_benefit: float
+    intervened_today: bool = Field(description="an intervention (not cancelled) was already made for the customer "
+                                               "on this business date")
+
+
+class ContactPlan(Response):
+    """The customers the nightly planned to contact on the business date, in the work queue's order."""
+
+    business_date: date
+    count: int = Field(description="0 until the nightly has planned this business date")
+    customers: list[PlannedCustomer]
+
+
+class HoldoutSummary(Response):
+    """The control group: the share of each day's plan held out, and how many customers are in it now."""
+
+    business_date: date
+    share: float = Field(description="share of each day's plan held out, from the next plan on")
+    set_by: str = Field(description="who set the share ('settings': the configured default)")
+    set_at: datetime | None
+    held_out_now: int = Field(description="customers held out whose outcome window is open")
+    released_now: int = Field(description="of those drawn into the control group, released by a manager for contact "
+                                          "(excluded from the measurement)")
+    contact_arm_now: int = Field(description="customers in the contact arm whose outcome window is open")
+
+
+class HoldoutUpdate(Request):
+    share: float = Field(ge=0, le=0.5, strict=True, allow_inf_nan=False,
+                         description="share of each day's plan to hold out, 0 to 0.5; applies from the next plan on")
+
+
+class HoldoutUpdated(HoldoutSummary):
+    previous_share: float
+
+
+class EffectsQuery(Request):
+    since: IsoDate | None = Field(None, description="only plans of business dates from this day on")
+    until: IsoDate | None = Field(None, description="only plans of business dates up to this day")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> EffectsQuery:
+        if self.since is not None and self.until is not None and self.since > self.until:
+            raise ValueError(f"since ({self.since}) is after until ({self.until})")
+        return self
+
+
+class Effect(Response):
+    """Contacted against held-out miss rates of one group of settled plan rows, and what follows from them."""
+
+    contacted: int = Field(description="settled plan rows in the contact arm")
+    holdout: int = Field(description="settled plan rows in the control group")
+    missed_contacted: int
+    missed_holdout: int
+    miss_rate_contacted: float | None
+    miss_rate_holdout: float | None
+    uplift: float | None = Field(description="holdout miss rate minus contacted miss rate: the share of misses "
+                                             "contacts prevent (null: an arm is empty)")
+    ci_low: float | None = Field(description="95 % interval of the uplift")
+    ci_high: float | None
+    prevented_defaults: float | None = Field(description="uplift × contacted")
+    prevented_defaults_ci: list[float] | None = Field(description="[low, high]")
+    prevented_loss: float | None = Field(description="uplift applied to the contacted's exposure × LGD")
+    prevented_loss_ci: list[float] | None = Field(description="[low, high]")
+    contact_cost: float
+    roi: float | None = Field(description="(prevented loss - contact cost) / contact cost")
+    enough_data: bool = Field(description="false: the interval is too wide to act on yet")
+    outcomes_needed: int = Field(description="more settled outcomes until it is narrow enough")
+    true_uplift: float | None = Field(None, description="synthetic banks only: the generator's realised uplift for "
+                                                        "the same customers")
+    true_uplift_expected: float | None = Field(None, description="synthetic banks only: its expected uplift")
+    true_units: int | None = Field(None, description="synthetic banks only: plan rows with potential outcomes")
+
+
+class ActionEffect(Effect):
+    action: str = Field(description="the recommended action of the plan rows")
+
+
+class TierEffect(Effect):
+    tier: Tier
+
+
+class ActionTierEffect(Effect):
+    action: str
+    tier: Tier
+
+
+class WeeklyEffect(Effect):
+    week: date = Field(description="Monday of the week of the plans' business dates")
+
+
+class NotMeasured(Response):
+    """What the measurement leaves out, so nobody mistakes it for everything the team did."""
+
+    awaiting_outcome: int = Field(description="plan rows whose outcome window has not closed")
+    released_from_holdout: int
+    no_instalment_due: int
+    contacts_outside_plan: int = Field(description="interventions made for customers not in the day's contact arm")
+
+
+class Effects(Response):
+    """What contacts really prevent: the contact arm against the randomised control group."""
+
+    business_date: date
+    overall: Effect
+    by_action: list[ActionEffect]
+    by_tier: list[TierEffect]
+    by_action_tier: list[ActionTierEffect]
+    weekly: list[WeeklyEffect]
+    not_measured: NotMeasured
+    synthetic: bool = Field(description="a generated bank: true_uplift beside the measured uplift")
+    method: str
 
 
 # --- jobs and health -------------------------------------------------------------------------------------

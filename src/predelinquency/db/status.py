@@ -6,7 +6,8 @@ from sqlalchemy import Connection, text
 
 TABLES = (
     "customers", "accounts", "transactions", "payments", "labels", "daily_balances", "risk_scores",
-    "interventions", "customer_assignments", "customer_snoozes", "intervention_outcomes",
+    "interventions", "customer_assignments", "customer_snoozes", "intervention_outcomes", "contact_plan",
+    "simulated_outcomes",
     "action_audit_log", "users", "api_keys", "model_versions", "batch_runs",
 )
 
@@ -44,9 +45,13 @@ def database_status(conn: Connection) -> dict:
     kinds = {}
     if migrations:
         kinds = {t: time_table_kind(conn, t) for t in ("transactions", "daily_balances", "risk_scores")}
+    business = None
+    if conn.execute(text("SELECT to_regprocedure('pde_business_date()') IS NOT NULL")).scalar():
+        business = conn.execute(text("SELECT pde_business_date()")).scalar()
     return {
         "server_version": version,
         "timescaledb": timescale,
+        "business_date": business.isoformat() if business else None,
         # least privilege: the application should not connect as a superuser (which can bypass the audit log's
         # triggers); reported so an operator sees it
         "role": {"name": role, "superuser": bool(superuser)},

@@ -21,6 +21,14 @@ TXN_CHANNELS = ("card", "atm", "online", "transfer", "direct_debit", "branch")
 TXN_STATUSES = ("posted", "failed")
 PAYMENT_STATUS = ("paid", "late", "missed", "pending")
 
+# contacts with a customer (the CHECK constraints on interventions); the generator owns their hidden effects
+INTERVENTION_TYPES = ("soft_reminder", "agent_call", "restructuring_offer", "payment_holiday", "financial_counselling")
+CONTACT_CHANNELS = ("sms", "email", "phone", "branch", "app")
+# what an officer records after trying to contact: the contact's result, never whether a miss was prevented
+CONTACT_RESULTS = ("reached", "no_answer", "promise_to_pay", "refused")
+# how an instalment due in a contact's outcome window ended (settled from payments by the nightly)
+PAYMENT_OUTCOMES = ("paid", "late", "missed", "no_instalment")
+
 # risk tiers, least risky first; thresholds between them are settings (scoring.tiers)
 TIERS = ("Low", "Medium", "High", "Critical")
 Tier = Literal["Low", "Medium", "High", "Critical"]

@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
+from predelinquency.db.audit import write_audit
 from predelinquency.errors import Conflict, NotFound, PdeError
 from predelinquency.operations._common import as_dict
 from predelinquency.operations.accounts import User, get_user, is_username, shown
-from predelinquency.operations.audit import write_audit
 from predelinquency.operations.permissions import actor_name, authorise, is_system
 from predelinquency.operations.users import AuthError
 

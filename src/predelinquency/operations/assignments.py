@@ -6,10 +6,10 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, text
 
+from predelinquency.db.audit import write_audit
 from predelinquency.errors import Conflict, Forbidden
 from predelinquency.operations._common import as_dict, concurrent_change_is_conflict, lock_customer
 from predelinquency.operations.accounts import User
-from predelinquency.operations.audit import write_audit
 from predelinquency.operations.permissions import acting_user_id, allowed, allowed_roles, authorise
 from predelinquency.operations.users import check_assignee
 

@@ -7,34 +7,31 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from predelinquency.db.audit import write_audit
+from predelinquency.db.calendar import business_date
+from predelinquency.domain.vocabulary import CONTACT_CHANNELS, INTERVENTION_TYPES
 from predelinquency.errors import Conflict, NotFound, PdeError
 from predelinquency.operations._common import as_dict, concurrent_change_is_conflict, lock_customer
 from predelinquency.operations.accounts import User
-from predelinquency.operations.audit import write_audit
+from predelinquency.operations.holdout import active_holdout, refuse_if_held_out, release_from_holdout
 from predelinquency.operations.permissions import acting_user_id, authorise
 from predelinquency.operations.users import check_assignee
 from predelinquency.settings import Settings
 
-# the same lists as the CHECK constraints on interventions
-INTERVENTION_TYPES = ("soft_reminder", "agent_call", "restructuring_offer", "payment_holiday", "financial_counselling")
-CHANNELS = ("sms", "email", "phone", "branch", "app")
 STATUSES = ("open", "in_progress", "completed", "cancelled")
 OPEN_STATUSES = ("open", "in_progress")
 # status changes an officer can make directly; 'completed' is reached by recording an outcome
 TRANSITIONS = {"open": ("in_progress", "cancelled"), "in_progress": ("open", "cancelled")}
 
 COLUMNS = ("intervention_id, customer_id, intervention_type, channel, status, risk_as_of, pd_at_action, "
-         "expected_benefit, assigned_to, created_by, created_at, due_at, updated_at, notes, row_version")
+           "expected_benefit, assigned_to, created_by, business_date, created_at, due_at, updated_at, notes, "
+           "row_version, outcome_due_date, payment_outcome, settled_on")
 
 
 def _choice(value: str, allowed: tuple[str, ...], what: str) -> str:
     if value not in allowed:
         raise PdeError(f"unknown {what} {value!r}; choose one of {', '.join(allowed)}")
     return value
-
-
-def _fmt(ts: Any) -> str:
-    return ts.strftime("%Y-%m-%d %H:%M %Z").strip()
 
 
 def latest_risk(conn: Connection, customer_id: int) -> dict[str, Any] | None:
@@ -59,19 +56,25 @@ def create_intervention(
     settings: Settings,
     notes: str | None = None,
     assigned_to: int | None = None,
+    release_reason: str | None = None,
 ) -> dict[str, Any]:
-    """The new open intervention row; NotFound for an unknown customer, Conflict within the cool-down or a duplicate."""
+    """The new open intervention row, made on today's business date; NotFound for an unknown customer,
+    Conflict within the cool-down, for a duplicate, or for a customer in the control group (unless a manager
+    gives `release_reason`, which releases them from it first)."""
     actor = authorise(conn, actor, "create_intervention")
     created_by = acting_user_id(actor)
     _choice(intervention_type, INTERVENTION_TYPES, "intervention type")
-    _choice(channel, CHANNELS, "channel")
+    _choice(channel, CONTACT_CHANNELS, "channel")
     notes = (notes or "").strip() or None
     with concurrent_change_is_conflict(f"customer {customer_id} was changed by someone else; reload and try again"), \
             conn.begin_nested():
         lock_customer(conn, customer_id)
         if assigned_to is not None:
             check_assignee(conn, actor, assigned_to, "interventions")
-        now = conn.execute(text("SELECT now()")).scalar_one()
+        if release_reason is not None and active_holdout(conn, customer_id, settings) is not None:
+            release_from_holdout(conn, actor, customer_id, release_reason, settings)
+        refuse_if_held_out(conn, customer_id, settings)
+        today = business_date(conn)
         duplicate = conn.execute(
             text("SELECT intervention_id, status FROM interventions WHERE customer_id = :c AND intervention_type = :t "
                  "AND status = ANY(:open) ORDER BY created_at DESC LIMIT 1"),
@@ -82,16 +85,17 @@ def create_intervention(
                            f"(intervention {duplicate.intervention_id}, {duplicate.status})")
         cooldown = settings.operations.contact_cooldown_days
         last = conn.execute(
-            text("SELECT intervention_id, intervention_type, created_at FROM interventions "
-                 "WHERE customer_id = :c AND status <> 'cancelled' ORDER BY created_at DESC, intervention_id DESC "
-                 "LIMIT 1"), {"c": customer_id},
+            text("SELECT intervention_id, intervention_type, business_date FROM interventions "
+                 "WHERE customer_id = :c AND status <> 'cancelled' "
+                 "ORDER BY business_date DESC, created_at DESC, intervention_id DESC LIMIT 1"), {"c": customer_id},
         ).first()
-        if cooldown > 0 and last is not None and last.created_at + timedelta(days=cooldown) > now:
-            allowed_at = last.created_at + timedelta(days=cooldown)
+        # cool-downs count business days: on the synthetic bank the business date moves with the data
+        if cooldown > 0 and last is not None and last.business_date + timedelta(days=cooldown) > today:
+            allowed_on = last.business_date + timedelta(days=cooldown)
             raise Conflict(
-                f"customer {customer_id} was last contacted at {_fmt(last.created_at)} "
+                f"customer {customer_id} was last contacted on {last.business_date} "
                 f"(intervention {last.intervention_id}, {last.intervention_type}); the contact cool-down is "
-                f"{cooldown} days, so a new contact is allowed from {_fmt(allowed_at)}")
+                f"{cooldown} days, so a new contact is allowed from {allowed_on}")
         risk = latest_risk(conn, customer_id)
         tier = risk["tier"] if risk else "Low"
         sla_hours = settings.operations.sla_hours.get(tier)
@@ -99,13 +103,13 @@ def create_intervention(
             raise PdeError(f"operations.sla_hours in the settings has no entry for tier {tier}")
         row = conn.execute(
             text(f"INSERT INTO interventions (customer_id, intervention_type, channel, status, risk_as_of, "
-                 f"pd_at_action, expected_benefit, assigned_to, created_by, due_at, notes) "
-                 f"VALUES (:c, :t, :ch, 'open', :as_of, :pd, :eb, :assigned, :by, "
-                 f"now() + make_interval(hours => :sla), :notes) RETURNING {COLUMNS}"),
+                 f"pd_at_action, expected_benefit, assigned_to, created_by, business_date, due_at, notes) "
+                 f"VALUES (:c, :t, :ch, 'open', :as_of, :pd, :eb, :assigned, :by, :today, "
+                 f"pde_business_now() + make_interval(hours => :sla), :notes) RETURNING {COLUMNS}"),
             {"c": customer_id, "t": intervention_type, "ch": channel,
              "as_of": risk["as_of"] if risk else None, "pd": risk["pd"] if risk else None,
              "eb": risk["expected_benefit"] if risk else None, "assigned": assigned_to, "by": created_by,
-             "sla": sla_hours, "notes": notes},
+             "sla": sla_hours, "notes": notes, "today": today},
         ).one()
         created = as_dict(row)
         write_audit(conn, actor.username, "create_intervention", "intervention", created["intervention_id"],

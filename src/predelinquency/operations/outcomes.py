@@ -1,36 +1,24 @@
-"""Intervention outcomes: what happened after an intervention; recording one completes the intervention."""
+"""Contact results: what the officer saw when trying to contact the customer (reached, no answer, promise to
+pay, refused, with notes). Recording one completes the intervention. Whether a missed payment was prevented
+is never recorded: the nightly settles each intervention from the payments that follow (scoring/settle.py)
+and `loop/effects.py` measures the effect against the control group."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import Connection, text
 
+from predelinquency.db.audit import write_audit
+from predelinquency.domain.vocabulary import CONTACT_RESULTS
 from predelinquency.errors import Conflict, NotFound, PdeError
 from predelinquency.operations._common import as_dict, concurrent_change_is_conflict
 from predelinquency.operations.accounts import User
-from predelinquency.operations.audit import write_audit
 from predelinquency.operations.interventions import COLUMNS as INTERVENTION_COLS
 from predelinquency.operations.permissions import acting_user_id, authorise
 
-OUTCOMES = ("paid", "promise_to_pay", "restructured", "no_response", "refused", "defaulted")
-# outcomes that count as a default prevented unless the officer says otherwise (feeds retraining and uplift)
-PREVENTING_OUTCOMES = frozenset({"paid", "promise_to_pay", "restructured"})
-
-_COLS = ("outcome_id, intervention_id, outcome, responded_at, prevented_default, amount_recovered, "
-         "recorded_by, recorded_at, notes")
-
-
-def _amount(value: Any) -> Decimal:
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError) as exc:
-        raise PdeError(f"amount recovered {value!r} is not a number") from exc
-    if not amount.is_finite() or amount < 0:
-        raise PdeError(f"amount recovered must be zero or more, not {value}")
-    return amount
+_COLS = "outcome_id, intervention_id, outcome, responded_at, recorded_by, recorded_at, notes"
 
 
 def get_outcome(conn: Connection, intervention_id: int) -> dict[str, Any] | None:
@@ -46,18 +34,13 @@ def record_outcome(
     intervention_id: int,
     outcome: str,
     responded_at: datetime | date | None = None,
-    amount_recovered: float | Decimal = 0,
     notes: str | None = None,
-    prevented_default: bool | None = None,
 ) -> dict[str, Any]:
     """The outcome row plus 'intervention' (now completed, row_version bumped); Conflict for a second outcome."""
     actor = authorise(conn, actor, "record_outcome")
     recorded_by = acting_user_id(actor)
-    if outcome not in OUTCOMES:
-        raise PdeError(f"unknown outcome {outcome!r}; choose one of {', '.join(OUTCOMES)}")
-    amount = _amount(amount_recovered)
-    if prevented_default is None:
-        prevented_default = outcome in PREVENTING_OUTCOMES
+    if outcome not in CONTACT_RESULTS:
+        raise PdeError(f"unknown contact result {outcome!r}; choose one of {', '.join(CONTACT_RESULTS)}")
     notes = (notes or "").strip() or None
     duplicate = f"intervention {intervention_id} already has an outcome"
     with concurrent_change_is_conflict(duplicate), conn.begin_nested():
@@ -87,11 +70,9 @@ def record_outcome(
                 raise PdeError(f"responded_at {when.r:%Y-%m-%d %H:%M} is in the future")
             responded_at = when.r
         row = conn.execute(
-            text(f"INSERT INTO intervention_outcomes (intervention_id, outcome, responded_at, prevented_default, "
-                 f"amount_recovered, recorded_by, notes) VALUES (:id, :o, COALESCE(:r, now()), :p, :a, :by, :n) "
-                 f"RETURNING {_COLS}"),
-            {"id": intervention_id, "o": outcome, "r": responded_at, "p": prevented_default, "a": amount,
-             "by": recorded_by, "n": notes},
+            text(f"INSERT INTO intervention_outcomes (intervention_id, outcome, responded_at, recorded_by, notes) "
+                 f"VALUES (:id, :o, COALESCE(:r, now()), :by, :n) RETURNING {_COLS}"),
+            {"id": intervention_id, "o": outcome, "r": responded_at, "by": recorded_by, "n": notes},
         ).one()
         intervention = as_dict(conn.execute(
             text(f"UPDATE interventions SET status = 'completed', row_version = row_version + 1, updated_at = now() "

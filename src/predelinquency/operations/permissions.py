@@ -27,6 +27,8 @@ PERMISSIONS: dict[str, tuple[frozenset[str], str]] = {
     "run_nightly": (_MANAGER, "trigger the nightly scoring run"),
     "upload_data": (_MANAGER, "upload bank data"),
     "view_audit": (_MANAGER, "read the audit log"),
+    "manage_holdout": (_MANAGER, "see the control group's size, change its share, or release a customer from it"),
+    "advance_bank": (_MANAGER, "advance the synthetic bank"),
     "manage_users": (_ADMIN, "manage user accounts"),
     "manage_api_keys": (_ADMIN, "manage other users' API keys"),
 }

@@ -7,10 +7,11 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from predelinquency.db.audit import write_audit
+from predelinquency.db.calendar import business_date
 from predelinquency.errors import PdeError
 from predelinquency.operations._common import as_dict, lock_customer
 from predelinquency.operations.accounts import User
-from predelinquency.operations.audit import write_audit
 from predelinquency.operations.permissions import acting_user_id, authorise
 
 # a longer snooze hides a customer past several scoring cycles: that is a policy decision, not a snooze
@@ -22,7 +23,7 @@ _COLS = "snooze_id, customer_id, until, reason, created_by, created_at"
 def active_snooze(conn: Connection, customer_id: int) -> dict[str, Any] | None:
     """The customer's snooze that lasts longest from today on, or None when not snoozed."""
     row = conn.execute(
-        text(f"SELECT {_COLS} FROM customer_snoozes WHERE customer_id = :c AND until >= current_date "
+        text(f"SELECT {_COLS} FROM customer_snoozes WHERE customer_id = :c AND until >= pde_business_date() "
              f"ORDER BY until DESC, snooze_id DESC LIMIT 1"), {"c": customer_id},
     ).first()
     return None if row is None else as_dict(row)
@@ -40,8 +41,8 @@ def snooze_customer(conn: Connection, actor: User, customer_id: int, until: date
     if not reason:
         raise PdeError(f"a reason is required to snooze customer {customer_id}")
     with conn.begin_nested():
-        # the database's date, so the dashboard, API and tests agree on what "today" is
-        today = conn.execute(text("SELECT current_date")).scalar_one()
+        # the business date, so the dashboard, API, nightly and tests agree on what "today" is
+        today = business_date(conn)
         if until <= today:
             raise PdeError(f"snooze until {until} is not in the future (today is {today})")
         latest = today + timedelta(days=MAX_SNOOZE_DAYS)

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 
+from predelinquency.db.audit import write_audit
 from predelinquency.ingest.load import load, parse_all
 from predelinquency.ingest.validate import Parsed
-from predelinquency.operations.audit import write_audit
 from predelinquency.operations.permissions import actor_name, authorise
 from predelinquency.settings import Ingest, get_settings
 

@@ -25,9 +25,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import IntegrityError
 
+from predelinquency.db.audit import write_audit
 from predelinquency.errors import Conflict, NotFound, PdeError
 from predelinquency.operations.accounts import USER_COLUMNS, User, get_user, is_username, shown, user_from_row
-from predelinquency.operations.audit import write_audit
 from predelinquency.operations.permissions import ROLES, actor_name, authorise, is_system
 from predelinquency.settings import Auth, Settings
 

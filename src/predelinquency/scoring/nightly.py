@@ -19,6 +19,7 @@ import polars as pl
 from sqlalchemy import Connection, Engine, text
 
 from predelinquency.db.bulk import copy_in
+from predelinquency.db.calendar import move_business_date
 from predelinquency.db.inputs import load_scoring_inputs
 from predelinquency.db.rollup import latest_data_day, refresh_daily_balances
 from predelinquency.db.runs import RunRecorder, recorded_run
@@ -28,6 +29,8 @@ from predelinquency.model.pd_model import PDModel
 from predelinquency.model.registry import load_model
 from predelinquency.scoring.compute import score_ids
 from predelinquency.scoring.decide import as_frame
+from predelinquency.scoring.plan import build_plan
+from predelinquency.scoring.settle import settle_outcomes
 from predelinquency.scoring.stored import bump_score_history, data_version, settings_digest
 from predelinquency.settings import Settings
 
@@ -49,6 +52,8 @@ class NightlyResult:
     tiers: dict[str, int]
     psi: dict[str, Any]
     stages: list[dict[str, Any]] = field(default_factory=list)
+    plan: dict[str, Any] | None = None      # today's contact plan (None for a backfill)
+    settled: dict[str, Any] | None = None   # outcomes settled by this run
 
 
 def bring_rollup_up_to_date(conn: Connection) -> tuple[int, date | None]:
@@ -120,10 +125,11 @@ def run_nightly(engine: Engine, settings: Settings, actor: str, as_of: date | No
     params = {"as_of": str(as_of) if as_of else "latest", "shards": settings.nightly.shards,
               "settings_digest": settings_digest(settings)}  # lets the API reuse the rows (scoring/stored.py)
     with recorded_run(engine, "nightly", actor, params) as rec, engine.begin() as conn:
-        return _nightly(conn, rec, settings, as_of)
+        return nightly_in(conn, rec, settings, as_of)
 
 
-def _nightly(conn: Connection, rec: RunRecorder, settings: Settings, as_of: date | None) -> NightlyResult:
+def nightly_in(conn: Connection, rec: RunRecorder, settings: Settings, as_of: date | None = None) -> NightlyResult:
+    """The nightly's work in the caller's transaction, recorded on `rec` (`pde advance` runs it per day)."""
     with rec.stage("rollup") as st:
         rollup_days, last = bring_rollup_up_to_date(conn)
         st["days"] = rollup_days
@@ -163,10 +169,21 @@ def _nightly(conn: Connection, rec: RunRecorder, settings: Settings, as_of: date
         st["rows"] = total
     with rec.stage("drift"):
         psi = drift.result()
+    plan = settled = None
+    if as_of == last + timedelta(days=1):  # today's run, not a backfill: the loop moves on
+        move_business_date(conn, as_of)
+        with rec.stage("settle_outcomes") as st:
+            settled = settle_outcomes(conn, last, as_of, settings.operations.outcome_window_days,
+                                      settings.simulation.grace_days)
+            st.update(settled)
+        with rec.stage("contact_plan") as st:
+            plan = build_plan(conn, settings, as_of, model.version, rec.run_id).as_dict()
+            st.update(plan)
     rec.metrics.update({"as_of": str(as_of), "model_version": model.version, "rows": total, "tiers": tiers,
-                        "psi": psi})
+                        "psi": psi, "plan": plan, "settled": settled})
     return NightlyResult(run_id=rec.run_id, as_of=as_of, model_version=model.version, rows=total,
-                         shards=n_shards, rollup_days=rollup_days, tiers=tiers, psi=psi, stages=rec.stages)
+                         shards=n_shards, rollup_days=rollup_days, tiers=tiers, psi=psi, stages=rec.stages,
+                         plan=plan, settled=settled)
 
 
 def model_baseline(conn: Connection, version: str) -> dict[str, Any]:

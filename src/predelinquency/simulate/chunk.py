@@ -46,6 +46,8 @@ class Chunk:
     ledger: Ledger
     daily: dict[str, np.ndarray]
     true_pd: np.ndarray         # (n, days)
+    carry: Events               # money movements already scheduled past the last day (day >= days)
+    others_rate: np.ndarray     # per customer: transactions a day other than everyday spending, last 30 days
 
 
 def calibrate(seed: int, tl: Timeline, sim: Simulation) -> float:
@@ -68,6 +70,16 @@ def _matrix_per_month(m: np.ndarray, tl: Timeline) -> np.ndarray:
     return np.bincount(rows * tl.n_months + tl.month_of[day], minlength=n * tl.n_months).reshape(n, tl.n_months)
 
 
+def recent_others(fixed: list[Events], bills: np.ndarray, repayments: np.ndarray, n: int, days: int,
+                  span: int = 30) -> np.ndarray:
+    """Per customer: transactions a day over the last `span` days other than everyday spending (what the
+    spending tops up to the customer's activity level)."""
+    lo = max(days - span, 0)
+    count = sum(np.bincount(e.cust[e.day >= lo], minlength=n) for e in fixed)
+    count = count + (bills[:, lo:] > 0).sum(axis=1) + (repayments[:, lo:] > 0).sum(axis=1)
+    return count / (days - lo)
+
+
 def simulate_chunk(seed: int, index: int, first_id: int, n: int, tl: Timeline, intercept: float,
                    sim: Simulation) -> Chunk:
     """Chunk `index` of n customers with ids first_id.., simulated over the timeline."""
@@ -77,16 +89,19 @@ def simulate_chunk(seed: int, index: int, first_id: int, n: int, tl: Timeline, i
     level = paths.level
     sched = instalment_schedule(c, tl)
     st = settle(rng, sched, level, c.base_risk, intercept, sim.grace_days)
-    credits, repayments = lending_app(rng, paths, tl.days)
+    carry: list[Events] = []
+    credits, repayments = lending_app(rng, paths, tl.days, carry)
     outgoings, bills = monthly_outgoings(rng, c, tl)
-    fixed = [instalment_events(rng, sched, st, tl.days), income_events(rng, c, paths, tl),
+    fixed = [instalment_events(rng, sched, st, tl.days, carry), income_events(rng, c, paths, tl, carry),
              cash_and_gambling(rng, c, paths, tl), credits, outgoings]
     others = (sum(_per_month(e, n, tl) for e in fixed) + _matrix_per_month(bills, tl)
               + _matrix_per_month(repayments, tl))
+    others_rate = recent_others(fixed, bills, repayments, n, tl.days)
     fixed.append(everyday_spending(rng, c, paths, tl, others, sim.txn_per_month_min))
     fixed_ev = Events.concat(fixed)
-    ledger = run_ledger(rng, c, level, tl, fixed_ev, bills, repayments)
+    ledger = run_ledger(rng, c, level, tl, fixed_ev, bills, repayments, carry)
     ev = Events.concat([fixed_ev, ledger.events])
     ev = ev.where(np.argsort((ev.cust.astype(np.int64) * tl.days + ev.day) * 86400 + ev.sec, kind="stable"))
     daily = daily_arrays(ev, n, tl.days, c.current_open, c.savings_open)
-    return Chunk(c, paths, sched, st, ev, ledger, daily, true_pd(c, paths, tl, intercept))
+    return Chunk(c, paths, sched, st, ev, ledger, daily, true_pd(c, paths, tl, intercept), Events.concat(carry),
+                 others_rate)

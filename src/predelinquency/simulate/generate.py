@@ -5,13 +5,14 @@ database server work on the two cores at once."""
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import queue
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from predelinquency.simulate import load
 from predelinquency.simulate.chunk import calibrate, simulate_chunk
 from predelinquency.simulate.metrics import MissStats, chunk_miss_stats
 from predelinquency.simulate.pieces import Ids, LabelSpill, Piece, chunk_pieces
+from predelinquency.simulate.state import chunk_state
 from predelinquency.simulate.timeline import DEFAULT_END, Timeline
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,9 @@ class ChunkDone:
     customers: int
     stats: MissStats
     seconds: float
+    index: int
+    first_customer: int
+    state: bytes        # the chunk's SimState at the end, from which `pde advance` continues
 
 
 def _handed_over(q: queue.Queue, item: object, stop: threading.Event) -> bool:
@@ -96,7 +101,8 @@ def _simulate(out: queue.Queue, stop: threading.Event, alive: threading.Semaphor
             started = time.perf_counter()
             ch = simulate_chunk(seed, index, first_id, n, tl, intercept, settings.simulation)
             stats = chunk_miss_stats(ch)
-            if not _handed_over(out, (ch, stats, time.perf_counter() - started), stop):
+            state = chunk_state(ch, seed, index, tl).to_bytes()
+            if not _handed_over(out, (ch, stats, time.perf_counter() - started, index, state), stop):
                 return
             del ch
         out.put(None)
@@ -114,8 +120,9 @@ def _encode(out: queue.Queue, stop: threading.Event, alive: threading.Semaphore,
             while (item := simulated.get()) is not None:
                 if isinstance(item, BaseException):
                     raise item
-                ch, stats, seconds = item
+                ch, stats, seconds, index, state = item
                 n = ch.customers.n
+                ch_first = ch.customers.customer_id[0]
                 busy = time.perf_counter()
                 waited = 0.0
                 labels.add(ch)
@@ -127,7 +134,9 @@ def _encode(out: queue.Queue, stop: threading.Event, alive: threading.Semaphore,
                 del ch, item
                 alive.release()
                 # busy time only: waiting for the COPY to take a piece is not generation
-                if not _handed_over(out, ChunkDone(n, stats, seconds + time.perf_counter() - busy - waited), stop):
+                done = ChunkDone(n, stats, seconds + time.perf_counter() - busy - waited, index,
+                                 int(ch_first), state)
+                if not _handed_over(out, done, stop):
                     return
             for piece in labels.pieces():
                 if not _handed_over(out, piece, stop):
@@ -205,6 +214,10 @@ def _load(engine: Engine, rec: RunRecorder, settings: Settings, tl: Timeline, cu
                 gen_seconds += item.seconds
                 stats += item.stats
                 done += item.customers
+                conn.execute(text("INSERT INTO simulation_state (chunk, first_customer, customers, last_day, state) "
+                                  "VALUES (:k, :first, :n, :d, :s)"),
+                             {"k": item.index, "first": item.first_customer, "n": item.customers, "d": tl.end,
+                              "s": item.state})
                 report(0.03 + 0.8 * done / customers, f"loaded {done:,} of {customers:,} customers")
                 continue
             t0 = time.perf_counter()
@@ -218,6 +231,13 @@ def _load(engine: Engine, rec: RunRecorder, settings: Settings, tl: Timeline, cu
         rec.stages.append({"name": "generate and copy (wall)", "seconds": round(wall, 3)})
         rec.stages.append({"name": "copy waiting for pieces", "seconds": round(wall - sum(copy_seconds.values()), 3),
                            "note": "the server idle while the generator catches up"})
+        conn.execute(text("INSERT INTO simulation_bank (seed, intercept, start_date, last_day, params) "
+                          "VALUES (:seed, :intercept, :start, :end, CAST(:params AS jsonb))"),
+                     {"seed": seed, "intercept": intercept, "start": tl.start, "end": tl.end,
+                      "params": json.dumps({"customers": customers, "days": tl.days, "chunks": chunks,
+                                            "simulation": sim.model_dump(mode="json")})})
+        # the business date: the day after the latest data day
+        conn.execute(text("SELECT pde_move_business_date(:d)"), {"d": tl.end + timedelta(days=1)})
         report(0.84, "building indexes")
         with rec.stage("indexes") as info:
             info["statements"] = load.restore_indexes(conn, restore)

@@ -33,8 +33,10 @@ def spread_in_months(rng: np.random.Generator, tl: Timeline, counts: np.ndarray,
     return cust, day
 
 
-def income_events(rng: np.random.Generator, c: Customers, p: StressPaths, tl: Timeline) -> Events:
-    """Salary, pension, benefit and self-employed credits plus occasional incoming transfers."""
+def income_events(rng: np.random.Generator, c: Customers, p: StressPaths, tl: Timeline,
+                  carry: list[Events] | None = None) -> Events:
+    """Salary, pension, benefit and self-employed credits plus occasional incoming transfers; pay delayed
+    past the last day goes to `carry` (its time of day is drawn on the day it arrives)."""
     days = tl.days
     level = p.level
     parts = []
@@ -53,7 +55,12 @@ def income_events(rng: np.random.Generator, c: Customers, p: StressPaths, tl: Ti
                      np.where(emp == SALARIED, rng.normal(1, 0.02, len(rows)), 1.0))
     amount = np.round(c.income[rows] * mult * noise)
     gap = (emp == CONTRACT) & (rng.random(len(rows)) < 0.04)
-    keep = (mult > 0.1) & ~gap & (due + delay < days) & (amount > 0)
+    paid = (mult > 0.1) & ~gap & (amount > 0)
+    keep = paid & (due + delay < days)
+    if carry is not None:
+        late = paid & ~keep
+        carry.append(make_events(rows[late], (due + delay)[late], np.zeros(int(late.sum())), amount[late],
+                                 np.where(emp[late] == UNEMPLOYED, CAT["transfer_in"], CAT["salary"]), CH["transfer"]))
     rows, day, amount, emp = rows[keep], (due + delay)[keep], amount[keep], emp[keep]
     cat = np.where(emp == UNEMPLOYED, CAT["transfer_in"], CAT["salary"])
     parts.append(make_events(rows, day, seconds(rng, len(rows), 0.5, 3), amount, cat, CH["transfer"]))

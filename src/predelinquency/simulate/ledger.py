@@ -31,8 +31,11 @@ def _key(ev: Events, days: int) -> np.ndarray:
 
 
 def run_ledger(rng: np.random.Generator, c: Customers, level: np.ndarray, tl: Timeline, fixed: Events,
-               bills: np.ndarray, repayments: np.ndarray) -> Ledger:
-    """Walk the days: present debits against the balance, schedule late payments, move savings."""
+               bills: np.ndarray, repayments: np.ndarray, carry: list[Events] | None = None) -> Ledger:
+    """Walk the days: present debits against the balance, schedule late payments, move savings.
+
+    Balances start from c.current_open and c.savings_open; manual payments falling past the last day go
+    to `carry`."""
     n, days = level.shape
     size = n * days
     posted = ~fixed.failed
@@ -72,6 +75,9 @@ def run_ledger(rng: np.random.Generator, c: Customers, level: np.ndarray, tl: Ti
             soon = when < days
             parts.append(make_events(f[soon], when[soon], seconds(rng, int(soon.sum()), 9, 21), -amt[fail][soon],
                                      CAT["utilities"], CH["online"]))
+            if carry is not None:
+                carry.append(make_events(f[~soon], when[~soon], np.zeros(int((~soon).sum())), -amt[fail][~soon],
+                                         CAT["utilities"], CH["online"]))
         # lending-app repayments: bounce on insufficient funds, then collected by card three days later
         idx = np.flatnonzero(repayments[:, t])
         if len(idx):
@@ -86,6 +92,9 @@ def run_ledger(rng: np.random.Generator, c: Customers, level: np.ndarray, tl: Ti
             soon = np.full(len(f), t + 3 < days)
             parts.append(make_events(f[soon], np.full(int(soon.sum()), t + 3), seconds(rng, int(soon.sum()), 9, 21),
                                      -amt[fail][soon], CAT["lending_app_repayment"], CH["online"]))
+            if carry is not None:
+                carry.append(make_events(f[~soon], np.full(int((~soon).sum()), t + 3), np.zeros(int((~soon).sum())),
+                                         -amt[fail][~soon], CAT["lending_app_repayment"], CH["online"]))
         bal = bal + net[:, t] - spent - later[:, t]
 
         # savings: cover an overdrawn balance, draw down when stressed, put away surplus after pay day

@@ -112,8 +112,10 @@ def settle(rng: np.random.Generator, sched: Schedule, level: np.ndarray, base_ri
     return Settlement(status, paid_day.astype(np.int32), days_late)
 
 
-def instalment_events(rng: np.random.Generator, sched: Schedule, st: Settlement, days: int) -> Events:
-    """The debits instalments leave: posted on time, bounced then paid late, or bounced twice (missed)."""
+def instalment_events(rng: np.random.Generator, sched: Schedule, st: Settlement, days: int,
+                      carry: list[Events] | None = None) -> Events:
+    """The debits instalments leave: posted on time, bounced then paid late, or bounced twice (missed);
+    late repayments and second presentations falling past the last day go to `carry`."""
     cat = np.where(sched.product == CARD, CAT["card_repayment"], CAT["loan_instalment"]).astype(np.int8)
     due_in = st.status != PENDING
     bounced = due_in & (st.status != PAID)
@@ -123,6 +125,13 @@ def instalment_events(rng: np.random.Generator, sched: Schedule, st: Settlement,
     repay = make_events(sched.cust[late], st.paid_day[late], seconds(rng, int(late.sum()), 8, 21),
                         -sched.amount[late], cat[late], CH["online"])
     retry = (st.status == MISSED) & (sched.due + RETRY_DAYS < days)
+    if carry is not None:
+        after = (st.status == LATE) & (st.paid_day >= days)
+        carry.append(make_events(sched.cust[after], st.paid_day[after], np.zeros(int(after.sum())),
+                                 -sched.amount[after], cat[after], CH["online"]))
+        after = (st.status == MISSED) & (sched.due < days) & (sched.due + RETRY_DAYS >= days)
+        carry.append(make_events(sched.cust[after], sched.due[after] + RETRY_DAYS, np.zeros(int(after.sum())),
+                                 -sched.amount[after], cat[after], CH["direct_debit"], True))
     second = make_events(sched.cust[retry], sched.due[retry] + RETRY_DAYS, seconds(rng, int(retry.sum()), 4, 6),
                          -sched.amount[retry], cat[retry], CH["direct_debit"], True)
     return Events.concat([first, repay, second])

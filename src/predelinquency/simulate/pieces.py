@@ -28,7 +28,7 @@ from predelinquency.simulate.binary_copy import (
 )
 from predelinquency.simulate.chunk import Chunk
 from predelinquency.simulate.customers import CURRENT
-from predelinquency.simulate.events import CATEGORIES, CHANNELS
+from predelinquency.simulate.events import CATEGORIES, CHANNELS, Events
 from predelinquency.simulate.frames import accounts_frame, customers_frame, payments_frame
 from predelinquency.simulate.timeline import Timeline
 
@@ -62,17 +62,17 @@ class Ids:
 _CATEGORY, _CHANNEL, _STATUS = Vocabulary(CATEGORIES), Vocabulary(CHANNELS), Vocabulary(("posted", "failed"))
 
 
-def _transactions(ch: Chunk, tl: Timeline, first_id: int, lo: int, hi: int) -> Binary:
-    """Events lo..hi-1 as transactions rows, in event order (customer, then time).
+def transactions_payload(customer_id: np.ndarray, ev: Events, epoch_day0: int, first_id: int, lo: int,
+                         hi: int) -> Binary:
+    """Events lo..hi-1 as transactions rows numbered from first_id + lo, in event order (customer, then time).
 
     That order makes each partition's heap presorted for the (customer_id, ts) index, whose build then
     skips most of its sort, and keeps a customer's rows together on disk for the per-customer reads.
     """
-    ev = ch.events
     sl = slice(lo, hi)
-    cid = ch.customers.customer_id[ev.cust[sl]]
+    cid = customer_id[ev.cust[sl]]
     # microseconds since 2000-01-01 UTC
-    ts = ((tl.epoch_day0 - PG_EPOCH_DAYS + ev.day[sl].astype(np.int64)) * 86400 + ev.sec[sl]) * 1_000_000
+    ts = ((epoch_day0 - PG_EPOCH_DAYS + ev.day[sl].astype(np.int64)) * 86400 + ev.sec[sl]) * 1_000_000
     return encode("transactions", [
         ("txn_id", INT8, first_id + np.arange(lo, hi, dtype=np.int64)), ("customer_id", INT8, cid),
         ("account_id", INT8, cid * 10 + CURRENT), ("ts", TIMESTAMPTZ, ts), ("amount", NUMERIC2, numeric2(ev.cents[sl])),
@@ -157,7 +157,8 @@ def chunk_pieces(ch: Chunk, tl: Timeline, ids: Ids, piece_rows: int = PIECE_ROWS
     first, m = ids.next_txn, len(ch.events)
     ids.next_txn += m
     for lo in range(0, m, piece_rows):
-        yield _transactions(ch, tl, first, lo, min(lo + piece_rows, m))
+        yield transactions_payload(ch.customers.customer_id, ch.events, tl.epoch_day0, first, lo,
+                                   min(lo + piece_rows, m))
     step = max(1, piece_rows // tl.days)
     n = ch.customers.n
     for c0 in range(0, n, step):

@@ -50,8 +50,10 @@ def cash_and_gambling(rng: np.random.Generator, c: Customers, p: StressPaths, tl
     return Events.concat([atm, gambling])
 
 
-def lending_app(rng: np.random.Generator, p: StressPaths, days: int) -> tuple[Events, np.ndarray]:
-    """Payday-lender credits taken under stress, and the (n, days) matrix of repayments they fall due."""
+def lending_app(rng: np.random.Generator, p: StressPaths, days: int,
+                carry: list[Events] | None = None) -> tuple[Events, np.ndarray]:
+    """Payday-lender credits taken under stress, and the (n, days) matrix of repayments they fall due;
+    repayments due past the last day go to `carry` as direct debits."""
     s = _stressed(p.level)
     rate = np.minimum(0.0012 * np.exp(1.1 * s), 0.08)
     cust, day = _poisson_events(rng, rate)
@@ -60,6 +62,9 @@ def lending_app(rng: np.random.Generator, p: StressPaths, days: int) -> tuple[Ev
     due = day + rng.choice([14, 28], len(cust))
     owed = np.round(cents * rng.uniform(1.15, 1.35, len(cust))).astype(np.int64)
     keep = due < days
+    if carry is not None:
+        carry.append(make_events(cust[~keep], due[~keep], np.zeros(int((~keep).sum())), -owed[~keep],
+                                 CAT["lending_app_repayment"], CH["direct_debit"]))
     repay = np.zeros((p.level.shape[0], days), np.int64)
     np.add.at(repay, (cust[keep], due[keep]), owed[keep])
     return credits, repay
@@ -101,11 +106,34 @@ def everyday_spending(rng: np.random.Generator, c: Customers, p: StressPaths, tl
     target = np.maximum(c.activity[:, None] * rng.uniform(0.95, 1.05, (c.n, tl.n_months)), txn_min) * frac[None, :]
     counts = np.maximum(np.ceil(target - other_per_month), np.round(8 * frac[None, :])).astype(np.int64)
     # people spend more at weekends and cut back when income falls
-    week = np.array([0.9, 0.9, 0.95, 1.0, 1.2, 1.3, 0.8])[tl.weekday]
+    week = WEEK_WEIGHTS[tl.weekday]
     weights = week[None, :] * (0.55 + 0.45 * p.income_mult)
     cust, day = spread_in_months(rng, tl, counts, weights)
+    return spending_details(rng, c, cust, day, p.level[cust, day], p.expense_mult[cust, day])
+
+
+# the weekly spending pattern (Monday first); spending days are drawn in proportion to it
+WEEK_WEIGHTS = np.array([0.9, 0.9, 0.95, 1.0, 1.2, 1.3, 0.8])
+
+
+def daily_spending(rng: np.random.Generator, c: Customers, p: StressPaths, weekday: int,
+                   others_rate: np.ndarray, txn_min: int) -> Events:
+    """One day of card spending (day index 0) at the rate `everyday_spending` gives a month: the activity
+    level less the other transactions (`others_rate` per day), never under 8 a month, spread by weekday."""
+    # + 0.5: the monthly count is rounded up
+    per_month = np.maximum(np.maximum(c.activity, txn_min) + 0.5 - 30.4 * others_rate, 8.0)
+    rate = per_month / 30.4 * WEEK_WEIGHTS[weekday] / WEEK_WEIGHTS.mean()
+    cust = np.repeat(np.arange(c.n), rng.poisson(rate))
+    day = np.zeros(len(cust), np.int64)
+    return spending_details(rng, c, cust, day, p.level[cust, 0], p.expense_mult[cust, 0])
+
+
+def spending_details(rng: np.random.Generator, c: Customers, cust: np.ndarray, day: np.ndarray,
+                     level: np.ndarray, expense_mult: np.ndarray) -> Events:
+    """Category, amount, channel and time of each spending event (customer, day), given the stress and
+    essential-spending multiplier on its day."""
     m = len(cust)
-    s = _stressed(p.level[cust, day])
+    s = _stressed(level)
     share = c.discretionary_share[cust] * np.exp(-0.35 * s)
     discretionary = rng.random(m) < share / (share + 1 - c.discretionary_share[cust])
     u = rng.random(m)
@@ -121,7 +149,7 @@ def everyday_spending(rng: np.random.Generator, c: Customers, p: StressPaths, tl
     p2p = rng.random(m) < P2P_SHARE
     cat[p2p] = CAT["transfer_out"]
     rel[p2p] = 1.0
-    rel = np.where(discretionary, rel, rel * p.expense_mult[cust, day])
+    rel = np.where(discretionary, rel, rel * expense_mult)
     cents = np.maximum(50, np.round(c.spend_amount[cust] * rel * rng.lognormal(-0.18, 0.6, m)))
     online = np.isin(cat, (CAT["shopping"], CAT["entertainment"], CAT["travel"])) & (rng.random(m) < 0.25)
     chan = np.where(p2p, CH["transfer"], np.where(online, CH["online"], CH["card"]))

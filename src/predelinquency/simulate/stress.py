@@ -37,6 +37,7 @@ class StressPaths:
     ramp: np.ndarray        # ramp length R of the current episode
     income_mult: np.ndarray  # share of normal income still arriving (job loss -> 0)
     expense_mult: np.ndarray  # essential-spending multiplier (expense shocks -> up to 1.5)
+    end: StressState | None = None  # the state on the last day, from which the bank continues
 
     @cached_property
     def level(self) -> np.ndarray:
@@ -49,56 +50,86 @@ def onset_hazard(base_risk: np.ndarray) -> np.ndarray:
     return np.minimum(ONSET_HAZARD * np.exp(0.4 * base_risk), 1 / 120)
 
 
-def simulate_stress(rng: np.random.Generator, base_risk: np.ndarray, days: int) -> StressPaths:
-    """Stress paths for days 0..days-1 after a burn-in, vectorised over customers (loops over days only)."""
-    n = len(base_risk)
-    h = onset_hazard(base_risk)
-    sig_e = SIGMA_X * np.sqrt(1 - PHI**2)
-    x = rng.normal(0, SIGMA_X, n)
-    phase = np.zeros(n, np.int8)
-    age = np.zeros(n, np.int32)
-    sev = np.ones(n)
-    ramp = np.full(n, 28, np.int32)
-    kind = np.zeros(n, np.int8)
-    cut = np.zeros(n)
-    m = np.zeros(n)
+@dataclass
+class StressState:
+    """One day's latent state per customer: what the next day's step needs (persisted by `pde generate`)."""
+
+    x: np.ndarray           # AR(1) part
+    phase: np.ndarray       # NONE / RAMP / PLATEAU / RECOVERY
+    age: np.ndarray         # days since the episode started
+    sev: np.ndarray         # plateau level of the current episode
+    ramp: np.ndarray        # ramp length of the current episode
+    kind: np.ndarray        # JOB_LOSS / INCOME_DROP / EXPENSE
+    cut: np.ndarray         # share of income an episode at its plateau takes away
+    m: np.ndarray           # episode part of the stress
+
+    @staticmethod
+    def initial(rng: np.random.Generator, n: int) -> StressState:
+        """The state before the burn-in: a stationary AR(1) draw and no episode."""
+        return StressState(rng.normal(0, SIGMA_X, n), np.zeros(n, np.int8), np.zeros(n, np.int32), np.ones(n),
+                           np.full(n, 28, np.int32), np.zeros(n, np.int8), np.zeros(n), np.zeros(n))
+
+
+def step_stress(rng: np.random.Generator, s: StressState, h: np.ndarray) -> None:
+    """Moves the state one day forward in place: AR(1) innovation, episode onsets, ramps, recoveries."""
+    n = len(s.x)
+    s.x = PHI * s.x + SIGMA_X * np.sqrt(1 - PHI**2) * rng.standard_normal(n)
+    phase, age, kind = s.phase, s.age, s.kind
+    u = rng.random((2, n))
+    onset = (phase == NONE) & (u[0] < h)
+    k = int(onset.sum())
+    if k:
+        phase[onset] = RAMP
+        age[onset] = -1
+        s.sev[onset] = rng.uniform(*SEVERITY, k)
+        s.ramp[onset] = rng.integers(*RAMP_DAYS, k)
+        kind[onset] = rng.choice(3, k, p=[0.35, 0.45, 0.2])
+        s.cut[onset] = np.where(kind[onset] == JOB_LOSS, 1.0,
+                                np.where(kind[onset] == INCOME_DROP, rng.uniform(0.25, 0.6, k), 0.0))
+    recover = (phase == PLATEAU) & (u[1] < RECOVERY_HAZARD)
+    active = (phase == RAMP) | (phase == PLATEAU)
+    age[active] += 1
+    phase[(phase == RAMP) & (age + 1 >= s.ramp)] = PLATEAU
+    phase[recover] = RECOVERY
+    s.m = np.where(phase == RAMP, s.sev * np.minimum(1.0, (age + 1) / s.ramp),
+                   np.where(phase == PLATEAU, s.sev, np.where(phase == RECOVERY, s.m * DECAY, 0.0)))
+    done = (phase == RECOVERY) & (s.m < 0.05)
+    phase[done] = NONE
+    s.m[done] = 0.0
+
+
+def empty_paths(n: int, days: int) -> StressPaths:
+    """Uninitialised paths for n customers over days."""
     shape = (n, days)
-    out = StressPaths(np.empty(shape, np.float32), np.empty(shape, np.float32), np.empty(shape, np.int8),
-                      np.empty(shape, np.int16), np.empty(shape, np.float32), np.empty(shape, np.int16),
-                      np.empty(shape, np.float32), np.empty(shape, np.float32))
+    return StressPaths(np.empty(shape, np.float32), np.empty(shape, np.float32), np.empty(shape, np.int8),
+                       np.empty(shape, np.int16), np.empty(shape, np.float32), np.empty(shape, np.int16),
+                       np.empty(shape, np.float32), np.empty(shape, np.float32))
+
+
+def record_day(out: StressPaths, s: StressState, t: int) -> None:
+    """Writes the state as day t of the paths."""
+    frac = s.m / s.sev
+    out.x[:, t] = s.x
+    out.shock[:, t] = s.m
+    out.phase[:, t] = s.phase
+    out.age[:, t] = np.minimum(s.age, 30000)
+    out.severity[:, t] = s.sev
+    out.ramp[:, t] = s.ramp
+    out.income_mult[:, t] = 1 - s.cut * frac
+    out.expense_mult[:, t] = 1 + 0.5 * frac * (s.kind == EXPENSE)
+
+
+def simulate_stress(rng: np.random.Generator, base_risk: np.ndarray, days: int) -> StressPaths:
+    """Stress paths for days 0..days-1 after a burn-in, vectorised over customers (loops over days only);
+    `end` holds the state on the last day."""
+    h = onset_hazard(base_risk)
+    s = StressState.initial(rng, len(base_risk))
+    out = empty_paths(len(base_risk), days)
     for t in range(-BURN_IN, days):
-        x = PHI * x + sig_e * rng.standard_normal(n)
-        u = rng.random((2, n))
-        onset = (phase == NONE) & (u[0] < h)
-        k = int(onset.sum())
-        if k:
-            phase[onset] = RAMP
-            age[onset] = -1
-            sev[onset] = rng.uniform(*SEVERITY, k)
-            ramp[onset] = rng.integers(*RAMP_DAYS, k)
-            kind[onset] = rng.choice(3, k, p=[0.35, 0.45, 0.2])
-            cut[onset] = np.where(kind[onset] == JOB_LOSS, 1.0,
-                                  np.where(kind[onset] == INCOME_DROP, rng.uniform(0.25, 0.6, k), 0.0))
-        recover = (phase == PLATEAU) & (u[1] < RECOVERY_HAZARD)
-        active = (phase == RAMP) | (phase == PLATEAU)
-        age[active] += 1
-        phase[(phase == RAMP) & (age + 1 >= ramp)] = PLATEAU
-        phase[recover] = RECOVERY
-        m = np.where(phase == RAMP, sev * np.minimum(1.0, (age + 1) / ramp),
-                     np.where(phase == PLATEAU, sev, np.where(phase == RECOVERY, m * DECAY, 0.0)))
-        done = (phase == RECOVERY) & (m < 0.05)
-        phase[done] = NONE
-        m[done] = 0.0
+        step_stress(rng, s, h)
         if t >= 0:
-            frac = m / sev
-            out.x[:, t] = x
-            out.shock[:, t] = m
-            out.phase[:, t] = phase
-            out.age[:, t] = np.minimum(age, 30000)
-            out.severity[:, t] = sev
-            out.ramp[:, t] = ramp
-            out.income_mult[:, t] = 1 - cut * frac
-            out.expense_mult[:, t] = 1 + 0.5 * frac * (kind == EXPENSE)
+            record_day(out, s, t)
+    out.end = s
     return out
 
 

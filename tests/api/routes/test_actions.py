@@ -1,5 +1,5 @@
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -8,6 +8,7 @@ from predelinquency.operations.assignments import assign_customer
 from predelinquency.operations.audit import recent_audit
 from predelinquency.operations.interventions import create_intervention
 from predelinquency.operations.outcomes import record_outcome
+from tests.api.plan_rows import TODAY, start_business_date
 from tests.support.api import Api, insert_customer, insert_model, insert_score
 
 SURROGATE = "ab\udc80cd"  # half of a UTF-16 pair: JSON can carry it, UTF-8 and PostgreSQL cannot
@@ -141,25 +142,125 @@ def test_assignment_is_the_operation_with_its_audit_row(api: Api, customers: lis
     assert r.status_code == 404 and r.json()["detail"] == "user 'nobody' does not exist"
 
 
-def test_outcome_is_the_operation_and_completes_the_intervention(api: Api, customers: list[int]):
+def test_contact_result_is_the_operation_and_completes_the_intervention(api: Api, customers: list[int]):
     a, b, _ = customers
     officer = api.users["officer"]
     first, second = (api.write(lambda c, cid=cid: create_intervention(c, officer, cid, "agent_call", "phone",
                                                                        api.settings)) for cid in (a, b))
     url = f"/interventions/{first['intervention_id']}/outcome"
-    r = api.client.post(url, headers=api.auth(), json={"outcome": "promise_to_pay", "amount_recovered": 120.5})
+    # responded_at is wall-clock time, like created_at: no earlier than the day the intervention was made
+    responded = datetime.now(UTC).replace(microsecond=0)
+    r = api.client.post(url, headers=api.auth(), json={
+        "outcome": "promise_to_pay", "responded_at": responded.isoformat(), "notes": " pays Friday "})
     assert r.status_code == 201, r.text
     made = r.json()
-    assert made["prevented_default"] is True and made["amount_recovered"] == 120.5
+    assert made["outcome"] == "promise_to_pay" and made["notes"] == "pays Friday"
+    assert datetime.fromisoformat(made["responded_at"]) == responded
+    assert "prevented_default" not in made and "amount_recovered" not in made
     assert made["intervention"]["status"] == "completed" and made["intervention"]["row_version"] == 2
+    # a promise is not a payment: the outcome stays unsettled until the nightly reads the payments
+    assert made["intervention"]["payment_outcome"] is None and made["intervention"]["settled_on"] is None
+    stored = api.sql("SELECT outcome, notes FROM intervention_outcomes WHERE intervention_id = :i",
+                     i=first["intervention_id"])
+    assert [tuple(r) for r in stored] == [("promise_to_pay", "pays Friday")]
     direct = api.write(lambda c: record_outcome(c, officer, second["intervention_id"], "promise_to_pay",
-                                                amount_recovered=120.5))
-    assert stable(made) == {**stable(direct), "amount_recovered": 120.5}
+                                                responded_at=responded, notes=" pays Friday "))
+    assert stable(made) == stable(direct)
     assert [a[:3] for a in audit_shape(audit_of(api, "intervention", first["intervention_id"]))] == \
            [a[:3] for a in audit_shape(audit_of(api, "intervention", second["intervention_id"]))]
-    r = api.client.post(url, headers=api.auth(), json={"outcome": "paid"})
+    r = api.client.post(url, headers=api.auth(), json={"outcome": "reached"})
     assert r.status_code == 409 and "already has an outcome" in r.json()["detail"]
     assert api.client.post("/interventions/987654/outcome", headers=api.auth(),
-                           json={"outcome": "paid"}).status_code == 404
-    r = api.client.post(url, headers=api.auth(), json={"outcome": "paid", "amount_recovered": -1})
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "amount_recovered"]
+                           json={"outcome": "reached"}).status_code == 404
+
+
+@pytest.mark.parametrize("result", ["reached", "no_answer", "promise_to_pay", "refused"])
+def test_every_contact_result_round_trips(api: Api, customers: list[int], result: str):
+    made = api.write(lambda c: create_intervention(c, api.users["officer"], customers[0], "soft_reminder", "sms",
+                                                   api.settings))
+    r = api.client.post(f"/interventions/{made['intervention_id']}/outcome", headers=api.auth(),
+                        json={"outcome": result})
+    assert r.status_code == 201 and r.json()["outcome"] == result
+
+
+@pytest.mark.parametrize(("body", "field", "words"), [
+    ({"outcome": "paid"}, "outcome", "'reached', 'no_answer', 'promise_to_pay' or 'refused'"),
+    ({"outcome": "restructured"}, "outcome", "'reached'"),
+    ({"outcome": "reached", "amount_recovered": 120.5}, "amount_recovered", "Extra inputs"),
+    ({"outcome": "reached", "prevented_default": True}, "prevented_default", "Extra inputs"),
+    ({"outcome": "reached", "responded_at": "1850-01-01T00:00:00Z"}, "responded_at", "between the years"),
+])
+def test_a_contact_result_is_validated_field_by_field(api: Api, customers: list[int], body, field, words):
+    made = api.write(lambda c: create_intervention(c, api.users["officer"], customers[0], "agent_call", "phone",
+                                                   api.settings))
+    r = api.client.post(f"/interventions/{made['intervention_id']}/outcome", headers=api.auth(), json=body)
+    assert r.status_code == 422, r.text
+    item = r.json()["detail"][0]
+    assert item["loc"] == ["body", field] and words in item["msg"], item
+    assert api.sql("SELECT count(*) FROM intervention_outcomes")[0][0] == 0
+
+
+def test_an_intervention_carries_its_business_date_and_settled_outcome(api: Api, customers: list[int]):
+    api.write(start_business_date)
+    r = api.client.post("/interventions", headers=api.auth(), json={
+        "customer_id": customers[0], "intervention_type": "agent_call", "channel": "phone"})
+    made = r.json()
+    assert made["business_date"] == TODAY.isoformat() and made["due_at"].startswith("2026-11-04")
+    assert (made["outcome_due_date"], made["payment_outcome"], made["settled_on"]) == (None, None, None)
+
+
+def test_a_customer_in_the_control_group_is_refused_with_409(api: Api, planned: dict[str, list[int]]):
+    held = planned["holdout"][0]
+    body = {"customer_id": held, "intervention_type": "agent_call", "channel": "phone"}
+    for role in ("officer", "manager", "admin"):
+        r = api.client.post("/interventions", headers=api.auth(role), json=body)
+        assert r.status_code == 409, r.text
+        assert r.json()["detail"].startswith(f"customer {held} is in the control group that measures what contacts "
+                                             f"prevent (drawn on {TODAY}")
+        assert "A manager can release them with a reason" in r.json()["detail"]
+    # an officer may not release: the control group is a manager's decision
+    r = api.client.post("/interventions", headers=api.auth(), json={**body, "release_reason": "customer called us"})
+    assert r.status_code == 403
+    assert api.sql("SELECT count(*) FROM interventions")[0][0] == 0
+    assert api.sql("SELECT count(*) FROM contact_plan WHERE released_at IS NOT NULL")[0][0] == 0
+    # the contact arm may be contacted as usual
+    r = api.client.post("/interventions", headers=api.auth(), json={**body, "customer_id": planned["contact"][0]})
+    assert r.status_code == 201, r.text
+
+
+def test_a_manager_releases_a_held_out_customer_with_a_reason(api: Api, planned: dict[str, list[int]]):
+    held = planned["holdout"][0]
+    r = api.client.post("/interventions", headers=api.auth("manager"), json={
+        "customer_id": held, "intervention_type": "agent_call", "channel": "phone",
+        "release_reason": " customer asked for a call "})
+    assert r.status_code == 201, r.text
+    assert r.json()["created_by"] == api.users["manager"].user_id
+    released = api.sql("SELECT released_by, release_reason FROM contact_plan WHERE customer_id = :c", c=held)
+    assert [tuple(r) for r in released] == [("manager1", "customer asked for a call")]
+    audit = audit_of(api, "customer", held)
+    assert [(a["actor"], a["action"], a["details"]) for a in audit] == [
+        ("manager1", "release_from_holdout", {"excluded_from_measurement": True})]
+    summary = api.client.get("/holdout", headers=api.auth("manager")).json()
+    assert summary["released_now"] == 1 and summary["held_out_now"] == 2
+    # released, not moved: officers' plan still lists the contact arm only
+    assert held not in [c["customer_id"] for c in api.client.get("/plan", headers=api.auth()).json()["customers"]]
+    # a reason for a customer who is not held out is ignored
+    r = api.client.post("/interventions", headers=api.auth("manager"), json={
+        "customer_id": planned["contact"][0], "intervention_type": "agent_call", "channel": "phone",
+        "release_reason": "not needed"})
+    assert r.status_code == 201 and len(audit_of(api, "customer", planned["contact"][0])) == 0
+
+
+@pytest.mark.parametrize(("reason", "status", "words"), [
+    ("", 422, "at least 1 character"),
+    ("   ", 422, "give a reason for releasing a customer"),
+    ("x" * 2001, 422, "at most 2000 characters"),
+    ("a\x00b", 422, "NUL character"),
+])
+def test_a_release_reason_is_validated(api: Api, planned: dict[str, list[int]], reason: str, status: int, words: str):
+    r = api.client.post("/interventions", headers=api.auth("manager"), json={
+        "customer_id": planned["holdout"][0], "intervention_type": "agent_call", "channel": "phone",
+        "release_reason": reason})
+    assert r.status_code == status, r.text
+    assert words in r.json()["message"]
+    assert api.sql("SELECT count(*) FROM contact_plan WHERE released_at IS NOT NULL")[0][0] == 0

@@ -1,1 +1,2 @@
-"""One router per concern: scoring, portfolio reads, actions (writes), retraining, health."""
+"""One router per concern: scoring, portfolio reads, today's plan, actions (writes), measured effects, the
+control group, retraining, health."""

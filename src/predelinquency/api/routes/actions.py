@@ -1,4 +1,5 @@
-"""POST /interventions, /assignments, /interventions/{id}/outcome: the dashboard's operations, audited the same way.
+"""POST /interventions, /assignments, /interventions/{id}/outcome (the contact's result): the dashboard's
+operations, audited the same way.
 
 Each route calls one predelinquency.operations function with the API key's user, which checks the role, writes
 the row and its audit row in one savepoint; the route commits only when the operation returned.
@@ -33,10 +34,17 @@ ERRORS = responses(400, 403, 404, 409)
 
 @router.post("/interventions", status_code=201, response_model=Intervention, responses=ERRORS)
 async def post_intervention(body: InterventionCreate, caller: Authenticated, state: State) -> dict[str, Any]:
-    """Open an intervention for a customer (contact cool-down and duplicate checks; SLA from the customer's tier)."""
+    """Open an intervention for a customer on today's business date (contact cool-down and duplicate checks; SLA
+    from the customer's tier).
+
+    A customer in the control group is refused with 409: contacting them would spoil the measurement of what
+    contacts prevent. A manager may contact them anyway by giving `release_reason` (audited); the customer then
+    leaves the control group and the measurement.
+    """
     def work(conn: Connection, user: User) -> dict[str, Any]:
         row = create_intervention(conn, user, body.customer_id, body.intervention_type, body.channel,
-                                  state.settings, notes=body.notes, assigned_to=body.assigned_to)
+                                  state.settings, notes=body.notes, assigned_to=body.assigned_to,
+                                  release_reason=body.release_reason)
         conn.commit()
         return row
     return await caller.run(work)
@@ -58,15 +66,19 @@ async def post_assignment(body: AssignmentCreate, caller: Authenticated) -> dict
 
 
 @router.post("/interventions/{intervention_id}/outcome", status_code=201, response_model=OutcomeRecorded,
-             responses=ERRORS)
+             responses=ERRORS, summary="Record the contact's result")
 async def post_outcome(
     intervention_id: Annotated[int, Path(ge=1, le=BIGINT_MAX)], body: OutcomeCreate, caller: Authenticated
 ) -> dict[str, Any]:
-    """Record what happened after an intervention; this completes it (an outcome cannot be recorded twice)."""
+    """Record the contact's result (reached, no answer, promise to pay, refused); this completes the intervention,
+    and a result cannot be recorded twice.
+
+    Whether the customer then paid is settled by the nightly from the payments (the intervention's
+    `payment_outcome`), and what contacts prevent is measured against the control group (GET /effects).
+    """
     def work(conn: Connection, user: User) -> dict[str, Any]:
         row = record_outcome(conn, user, intervention_id, body.outcome, responded_at=body.responded_at,
-                             amount_recovered=body.amount_recovered, notes=body.notes,
-                             prevented_default=body.prevented_default)
+                             notes=body.notes)
         conn.commit()
         return row
     return await caller.run(work)
