@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from dashboard import ui
 from predelinquency.model.psi import RETRAIN_ABOVE, WATCH_FROM, psi_band
@@ -120,3 +122,24 @@ def psi_bars(features: dict[str, float], top: int = 20) -> go.Figure:
                   annotation_position="bottom right")
     return ui.style(fig, "Feature drift in the latest nightly run (PSI)", "PSI", None,
                     height=max(300, 24 * len(items) + 90))
+
+
+def performance_over_time(runs: pd.DataFrame, floor: float) -> go.Figure:
+    """Expected (from the PDs alone) and realised (from the labels) AUC and default rate per nightly run."""
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    lines = (("expected_auc", "Expected AUC", ui.SERIES[0], "dot", False),
+             ("realised_auc", "Realised AUC", ui.SERIES[0], "solid", False),
+             ("expected_default_rate", "Expected default rate", ui.SERIES[1], "dot", True),
+             ("realised_default_rate", "Realised default rate", ui.SERIES[1], "solid", True))
+    for column, name, color, dash, rate in lines:
+        y = runs[column] * 100 if rate else runs[column]
+        fig.add_scatter(x=runs["as_of"], y=y, name=name, mode="lines+markers", connectgaps=False,
+                        line={"color": color, "dash": dash}, marker={"size": 5},
+                        hovertemplate="%{x|%d %b %Y} · " + name + (" %{y:.2f}%" if rate else " %{y:.3f}")
+                        + "<extra></extra>",
+                        secondary_y=rate)
+    fig.add_hline(y=floor, line_dash="dash", line_color=ui.TIER_COLORS["Critical"], annotation_text="AUC floor",
+                  annotation_position="bottom left")
+    fig.update_yaxes(title_text="AUC", secondary_y=False)
+    fig.update_yaxes(title_text="Default rate (%)", secondary_y=True, rangemode="tozero", showgrid=False)
+    return ui.style(fig, "Expected vs realised performance per nightly run", "Scoring date", None, height=380)

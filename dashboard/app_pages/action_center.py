@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
 from dashboard import actions, ui
 from dashboard.queries import core
 from dashboard.queries import worklist as wq
+from predelinquency.report.xlsx import csv_bytes, workbook
 
 ui.header("Action Center", "Who to contact today, why, and with what — from the champion model's latest scoring.")
 ui.show_flash()
@@ -16,6 +19,23 @@ cooldown = settings.operations.contact_cooldown_days
 capacity = settings.operations.daily_contact_capacity
 window = settings.operations.outcome_window_days
 STATUSES = (wq.NO_INTERVENTION, "open", "in_progress", "completed", "cancelled")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# the queue's columns, as on screen and in the files officers download (a second sheet of the workbook)
+MEANINGS = {
+    "Plan": "Yes: in today's contact plan, still to contact",
+    "Urgency": "1 act now (expected to miss within days), 2 rising fast, 3 high and stable",
+    "Customer": "Customer id", "Name": "Customer's name", "Segment": "Customer segment",
+    "Tier": "Risk tier from the PD (raised by policy rules)",
+    "PD": "Probability of a missed payment in the next 30 days (calibrated)",
+    "Score": "Risk score, 300 (riskiest) to 900", "Δ score": "Change in score since the previous scoring",
+    "Recommended action": "The next-best action for the customer",
+    "Net benefit": "Expected loss avoided by the action minus its cost",
+    "Expected loss": "PD × exposure × loss given default", "Top reason": "The strongest reason behind the PD",
+    "Officer": "Officer the customer is assigned to", "Status": "Status of the customer's latest intervention",
+    "Cool-down until": "Business date from which a new contact is allowed (contact cool-down)",
+    "Snoozed until": "Hidden from the queue until this date",
+}
+FORMATS = {"PD": "percent", "Net benefit": "money", "Expected loss": "money"}
 
 
 @ui.guarded
@@ -58,9 +78,9 @@ def filters() -> dict:
             "show_snoozed": snoozed, "plan_only": plan_only}
 
 
-def queue_table(df: pd.DataFrame, plan: set[int]) -> int | None:
-    """The queue as a table; returns the customer_id of the selected row."""
-    view = pd.DataFrame({
+def queue_view(df: pd.DataFrame, plan: set[int]) -> pd.DataFrame:
+    """The queue's rows as the table shows them (PD in per cent for the bar, ★ for today's plan)."""
+    return pd.DataFrame({
         "Plan": df["customer_id"].map(lambda c: "★" if c in plan else ""),
         "Urgency": df["urgency"].map(ui.URGENCY_SHORT), "Customer": df["customer_id"], "Name": df["full_name"],
         "Segment": df["segment"].map(ui.label), "Tier": df["tier"],
@@ -72,6 +92,43 @@ def queue_table(df: pd.DataFrame, plan: set[int]) -> int | None:
         "Cool-down until": df["contact_allowed_from"].where(df["in_cooldown"].fillna(False).astype(bool)),
         "Snoozed until": df["snoozed_until"],
     })
+
+
+def queue_file(df: pd.DataFrame, plan: set[int]) -> pd.DataFrame:
+    """The same rows and columns for a file: PD as a probability, the plan as Yes."""
+    view = queue_view(df, plan)
+    return view.assign(Plan=view["Plan"].map({"★": "Yes", "": ""}), PD=df["pd"].to_numpy())
+
+
+def download_buttons(where: list, what: str, name: str, rows: pd.DataFrame, help: str) -> None:
+    """Excel (with the column meanings on a second sheet) and CSV of these rows; each file is made on click."""
+    stem = f"{name}-{core.business_date().isoformat()}"
+    c1, c2 = where
+    c1.download_button(f"{what} (.xlsx)", partial(workbook, [(what, rows)], MEANINGS, FORMATS), f"{stem}.xlsx",
+                       XLSX, key=f"dl-{name}-xlsx", help=help, icon=":material/table_view:", on_click="ignore",
+                       width="stretch")
+    c2.download_button(f"{what} (.csv)", partial(csv_bytes, rows), f"{stem}.csv", "text/csv",
+                       key=f"dl-{name}-csv", help=help, icon=":material/download:", on_click="ignore",
+                       width="stretch")
+
+
+def downloads(ctx: core.Context, df: pd.DataFrame, plan: dict | None) -> None:
+    """The queue as shown, and today's plan (what 'Today's plan only' shows without other filters), as files."""
+    ids = set(plan["ids"]) if plan else set()
+    cols = st.columns(4)
+    download_buttons(cols[:2], "Queue", "queue", queue_file(df, ids),
+                     "The rows of the table below, with the filters applied; held-out customers are never in it.")
+    if plan and plan["ids"]:
+        rows = wq.worklist(ctx.as_of, ctx.model_version, (1, 2, 3), (), (), None, (), False, cooldown, window,
+                           plan["ids"])
+        download_buttons(cols[2:], "Today's plan", "plan", queue_file(rows, ids),
+                         "The customers in today's plan still to contact, in the queue's order: the table with only "
+                         "'Today's plan only' on.")
+
+
+def queue_table(df: pd.DataFrame, plan: set[int]) -> int | None:
+    """The queue as a table; returns the customer_id of the selected row."""
+    view = queue_view(df, plan)
     money = f"{ui.CURRENCY}%,.0f"
     event = st.dataframe(
         ui.styled(view, {"Tier": ui.TIER_COLORS}), hide_index=True, on_select="rerun", selection_mode="single-row",
@@ -145,6 +202,7 @@ def queue_tab(ctx: core.Context, f: dict) -> None:
     total = int(df["total_rows"].iloc[0])
     st.caption(f"Showing {len(df):,} of {total:,} customers, most urgent and most worthwhile first. "
                "Select a row to act on it.")
+    downloads(ctx, df, plan)
     chosen = queue_table(df, set(plan["ids"]) if plan else set())
     if chosen is not None:
         selected_panel(df[df["customer_id"] == chosen].iloc[0])

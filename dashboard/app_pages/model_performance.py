@@ -1,4 +1,5 @@
-"""Model Performance: champion and challengers side by side, drift, and promotion (managers and admins)."""
+"""Model Performance: champion and challengers side by side, performance before the labels arrive, drift, fairness,
+the model report, and promotion (managers and admins)."""
 
 from __future__ import annotations
 
@@ -60,6 +61,58 @@ def curves(chosen: pd.DataFrame) -> None:
                 st.plotly_chart(fig, key=f"imp-{name}")
 
 
+def performance_over_time() -> None:
+    st.markdown("#### Performance before the labels arrive")
+    report = mq.performance()
+    runs = pd.DataFrame(report["runs"])
+    if runs.empty:
+        ui.empty("No nightly run has recorded its performance yet.", "Each nightly run estimates the AUC and default "
+                 "rate its calibrated PDs expect; once its 30-day outcome window has closed, the realised ones.")
+        return
+    runs["as_of"] = pd.to_datetime(runs["as_of"])
+    for column in ("expected_auc", "realised_auc", "expected_default_rate", "realised_default_rate", "score_psi",
+                   "worst_feature_psi"):  # a column not realised yet holds only None
+        runs[column] = pd.to_numeric(runs[column], errors="coerce")
+    runs = runs.sort_values("as_of")
+    c1, c2 = st.columns([2, 1])
+    c1.plotly_chart(charts_model.performance_over_time(runs, report["auc_floor"]), key="performance")
+    c1.caption("Expected: confidence-based estimation from the calibrated PDs alone (as NannyML's CBPE), the night "
+               "the run scores. Realised: from the labels once the data cover the outcome window and its grace "
+               f"period. An expected or realised AUC below {report['auc_floor']:.2f} raises the retrain alert.")
+    newest = runs.iloc[::-1]
+    c2.dataframe(pd.DataFrame({
+        "Scored": newest["as_of"], "Model": newest["model_version"],
+        "Expected AUC": newest["expected_auc"].round(3), "Realised AUC": newest["realised_auc"].round(3),
+        "Score PSI": newest["score_psi"].round(3),
+        "Worst feature": newest["worst_feature"].map(lambda f: ui.feature_label(f) if isinstance(f, str) else "—"),
+        "Its PSI": newest["worst_feature_psi"].round(3)}), hide_index=True, height=380,
+        column_config={"Scored": st.column_config.DateColumn(format="D MMM YYYY")})
+
+
+def fairness(versions: pd.DataFrame) -> None:
+    st.markdown("#### Fairness of the champion (out-of-time test)")
+    champion = versions[versions["status"] == "champion"]
+    figures = champion.iloc[0]["metrics"].get("fairness") if not champion.empty else None
+    if not isinstance(figures, dict) or not figures.get("attributes"):
+        ui.empty("The champion has no fairness figures recorded.", "Models trained since fairness was added carry "
+                 "them: each sensitive attribute's groups on the out-of-time test.")
+        return
+    alerts = {(a.get("attribute"), a.get("group")) for a in figures.get("alerts") or []}
+    rows = [{"Attribute": ui.label(attr), "Group": g.get("group"), "Customers": g.get("n"),
+             "Flagged": ui.pct(g.get("flagged_share")), "Adverse impact": ui.num(g.get("adverse_impact_ratio"), 2),
+             "AUC": ui.num(g.get("auc"), 3), "Mean PD": ui.pct(g.get("mean_pd")),
+             "Observed": ui.pct(g.get("observed_rate")), "TPR gap": ui.num(g.get("tpr_gap"), 2),
+             "Status": "Alert" if (attr, g.get("group")) in alerts else "Too small" if g.get("too_small") else "OK"}
+            for attr, a in figures["attributes"].items() for g in a.get("groups") or []]
+    st.dataframe(ui.styled(pd.DataFrame(rows), {"Status": {"Alert": ui.TIER_COLORS["Critical"],
+                                                           "Too small": "#9e9e9e", "OK": ui.TIER_COLORS["Low"]}}),
+                 hide_index=True, height=ui.rows_height(len(rows)))
+    st.caption(f"{champion.iloc[0]['version']} · {figures.get('rows', 0):,} customers of the out-of-time test. "
+               "Flagged: High or Critical. Adverse impact: a group's share not flagged over the most favoured "
+               "group's (alert below the configured minimum); TPR gap: the best-served group's share of defaulters "
+               "flagged minus the group's (alert above the configured maximum). Groups too small get no alert.")
+
+
 def drift() -> None:
     st.markdown("#### Drift (population stability index)")
     psi = mq.latest_psi()
@@ -88,6 +141,29 @@ def drift() -> None:
                 "Feature": table["feature"].map(ui.feature_label), "Code": table["feature"],
                 "PSI": table["psi"].round(3), "Band": table["psi"].map(lambda v: psi_band(v).capitalize())}),
                 {"Band": BAND_COLORS}), hide_index=True, height=ui.rows_height(len(table)))
+
+
+def model_report(picked: list[str]) -> None:
+    st.markdown("#### Model report")
+    c1, c2, c3, c4 = st.columns([1.6, 1, 1, 1])
+    version = c1.selectbox("Model", picked, key="report_version",
+                           help="Purpose, data, features, method, out-of-time performance, stability, fairness and "
+                                "limitations: the document a validator reviews, every figure from the registry")
+    ready = st.session_state.get("model_report_ready")
+    if c2.button("Prepare the report", icon=":material/description:"):
+        with st.spinner("Writing the model report…"):
+            mdq.model_report(version)
+        ready = st.session_state["model_report_ready"] = version
+    if ready != version:
+        return
+    c3.download_button("Download HTML", mdq.model_report(version), file_name=f"model-report-{version}.html",
+                       mime="text/html", icon=":material/download:")
+    if c4.button("Prepare PDF", icon=":material/picture_as_pdf:"):
+        with st.spinner("Converting to PDF…"):
+            st.session_state["model_report_pdf"] = version if mdq.model_report_pdf(version) else None
+    if st.session_state.get("model_report_pdf") == version:
+        c4.download_button("Download PDF", mdq.model_report_pdf(version), file_name=f"model-report-{version}.pdf",
+                           mime="application/pdf", icon=":material/download:")
 
 
 def promotion(all_versions: pd.DataFrame) -> None:
@@ -136,7 +212,10 @@ def page() -> None:
     chosen = versions.set_index("version").loc[picked].reset_index()
     metrics_table(chosen)
     curves(chosen)
+    performance_over_time()
     drift()
+    fairness(versions)
+    model_report(picked)
     promotion(versions)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import pandas as pd
 import streamlit as st
@@ -47,6 +47,7 @@ def alerts(ctx: core.Context) -> None:
             st.error(f"**Drift beyond the retrain band (PSI > {RETRAIN_ABOVE}):** score PSI "
                      f"{ui.num(psi['score'], 3)}" + (f"; features: {worst}" if worst else "")
                      + f" — nightly run {psi['run_id']}. Consider retraining.", icon=":material/warning:")
+    found += model_alerts()
     sla = wq.sla_summary()
     if sla["overdue"]:
         found += 1
@@ -61,9 +62,32 @@ def alerts(ctx: core.Context) -> None:
         st.error(f"**{len(failed)} failed run(s) in the last 7 days.** Latest: {r['kind']} run {r['run_id']} — "
                  f"{(r['error'] or 'no error text')[:300]}", icon=":material/error:")
     if not found:
-        st.success("No alerts: no critical tier jumps, no drift beyond the retrain band, no overdue interventions, "
-                   "no failed runs.",
+        st.success("No alerts: no critical tier jumps, no drift beyond the retrain band, no model below the AUC "
+                   "floor, no fairness limit crossed, no overdue interventions, no failed runs.",
                    icon=":material/check_circle:")
+
+
+def model_alerts() -> int:
+    """The retrain alert (an expected or realised AUC below the floor) and the fairness alerts of the newest runs;
+    how many kinds were raised."""
+    report = mq.performance()
+    retrain = [a for a in report["alerts"] if a["kind"] == "retrain"]
+    unfair = [a for a in report["alerts"] if a["kind"] == "fairness"]
+    for a in retrain:
+        what = "expected (from the PDs alone)" if a["source"] == "expected" else "realised (from the labels)"
+        day = ui.when(date.fromisoformat(a["as_of"]))
+        st.error(f"**Retrain:** the {what} AUC of the run of {day} is {a['value']:.3f}, below the "
+                 f"floor {a['limit']:.2f} ({a['model_version']}). Train a new model and review it against the "
+                 "champion.", icon=":material/model_training:")
+    if unfair:
+        listed = "; ".join(f"{ui.label(a['attribute'])} {a['group']}: "
+                           f"{'adverse impact' if a['metric'] == 'adverse_impact_ratio' else 'TPR gap'} "
+                           f"{ui.num(a['value'], 2)} (limit {ui.num(a['limit'], 2)}, {a['source']} figures of "
+                           f"{ui.when(date.fromisoformat(a['as_of']))})" for a in unfair[:6])
+        st.warning(f"**Fairness:** {len(unfair)} group(s) beyond the configured limits — {listed}"
+                   f"{' …' if len(unfair) > 6 else ''}. See Model Performance and the model report.",
+                   icon=":material/balance:")
+    return int(bool(retrain)) + int(bool(unfair))
 
 
 def score_changes(ctx: core.Context) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
@@ -45,6 +47,21 @@ def kpi_rows(ctx: core.Context, segment: str | None) -> None:
                 help="Measured: the uplift applied to the exposure × LGD of the contacted, whole portfolio")
 
 
+def report_downloads() -> None:
+    """The week's portfolio report (tiers and their movement, rising risk, interventions and their effect, drift,
+    fairness alerts) as a printable page or a workbook, made when clicked."""
+    day = core.business_date()
+    help = (f"The seven days ending on the business date ({ui.when(day)}), whole portfolio: tiers and their "
+            "movement, rising-risk customers, interventions and their measured effect, drift and fairness alerts.")
+    c = st.columns([1, 1, 2])
+    for col, kind, mime, what in ((c[0], "html", "text/html", "Weekly report (.html)"),
+                                  (c[1], "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                                   "Weekly report (.xlsx)")):
+        col.download_button(what, partial(pq.weekly_report_file, core.engine(), settings, kind),
+                            f"portfolio-{day.isoformat()}.{kind}", mime, key=f"dl-portfolio-{kind}", help=help,
+                            icon=":material/summarize:", on_click="ignore", width="stretch")
+
+
 def segment_filter(ctx: core.Context) -> str | None:
     seg = pq.segment_concentration(ctx.as_of, ctx.model_version)
     if seg.empty:
@@ -86,6 +103,7 @@ def page() -> None:
                  "A manager can generate data, train a model and score it from **Data Management**.")
         return
     st.caption(f"Scoring of **{ui.when(ctx.as_of)}** by model **{ctx.model_version}**")
+    report_downloads()
     if "seg_pick" in st.session_state and st.session_state["seg_pick"] not in (
             "All segments", *(ui.label(s) for s in core.segments())):
         del st.session_state["seg_pick"]

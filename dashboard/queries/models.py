@@ -1,4 +1,5 @@
-"""Model Performance reads: registered model versions with their evaluation metrics (curves included)."""
+"""Model Performance reads: registered model versions with their evaluation metrics (curves included), the model
+report."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard.queries.core import TTL, frame
+from dashboard.queries.core import TTL, engine, frame, settings
 
 # champion first, then challengers (newest first), then retired
 _ORDER = "CASE status WHEN 'champion' THEN 0 WHEN 'challenger' THEN 1 ELSE 2 END, created_at DESC"
@@ -61,3 +62,20 @@ SUMMARY_METRICS: tuple[tuple[str, str, str], ...] = (
     ("expected_cost_at_0_5", "Expected cost at 0.5", "money"),
     ("expected_cost_no_model", "Expected cost without model", "money"),
 )
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def model_report(version: str) -> str:
+    """The version's model report as self-contained HTML (report.model.model_report_html)."""
+    from predelinquency.report.model import model_report_html  # loads the charting stack: only when asked
+
+    with engine().connect() as conn:
+        return model_report_html(conn, settings(), version)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def model_report_pdf(version: str) -> bytes:
+    """The version's model report as PDF."""
+    from predelinquency.report.model import model_report_pdf as to_pdf
+
+    return to_pdf(model_report(version))

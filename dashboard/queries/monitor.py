@@ -1,4 +1,4 @@
-"""Real-time Monitor and Data Management reads: score changes, batch runs, activity, alerts, drift."""
+"""Real-time Monitor and Data Management reads: score changes, batch runs, activity, alerts, drift, performance."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard.queries.core import MAX_ROWS, engine, frame, row
+from dashboard.queries.core import MAX_ROWS, engine, frame, row, settings
 from predelinquency.db.runs import ACTIVE, STALE_ERROR, job_running
 from predelinquency.domain.vocabulary import TIERS
 from predelinquency.operations.audit import verify_chain
+from predelinquency.scoring.performance import monitor_report
 
 # the monitor refreshes every 30 s; its reads live a little less so each refresh sees new data
 TTL_LIVE = 20
@@ -154,3 +155,11 @@ def audit_chain() -> dict[str, Any]:
     """The audit trail's newest rows checked against their hash chain (operations.audit.verify_chain)."""
     with engine().connect() as conn:
         return verify_chain(conn, last_rows=AUDIT_ROWS_CHECKED)
+
+
+@st.cache_data(ttl=TTL_LIVE, show_spinner=False)
+def performance() -> dict[str, Any]:
+    """scoring.performance.monitor_report: each nightly run's expected and realised figures and drift, newest
+    first, and the retrain and fairness alerts they raise."""
+    with engine().connect() as conn:
+        return monitor_report(conn, settings())

@@ -6,8 +6,11 @@ from datetime import date
 
 import pandas as pd
 import streamlit as st
+from sqlalchemy import Engine
 
 from dashboard.queries.core import TTL, TTL_SHORT, frame, row
+from predelinquency.report.portfolio import portfolio_report
+from predelinquency.settings import Settings
 
 
 def _scope(segment: str | None) -> tuple[str, str]:
@@ -116,3 +119,12 @@ def rising_risk(as_of: date, version: str, segment: str | None, limit: int = 15)
         WHERE rs.as_of = :as_of AND rs.model_version = :v AND rs.prev_pd IS NOT NULL
               AND rs.pd > rs.prev_pd {"AND c.segment = :seg" if segment else ""}
         ORDER BY rs.pd - rs.prev_pd DESC LIMIT :limit""", as_of=as_of, v=version, seg=segment, limit=limit)
+
+
+def weekly_report_file(engine: Engine, settings: Settings, kind: str) -> bytes:
+    """The portfolio report of the week ending on the business date: printable HTML, or Excel when kind is xlsx.
+
+    Made when the download is clicked (outside the page's run: it is given the engine and settings, not st)."""
+    with engine.connect() as conn:
+        report = portfolio_report(conn, settings, None)
+    return report.xlsx() if kind == "xlsx" else report.html().encode("utf-8")

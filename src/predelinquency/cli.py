@@ -247,6 +247,9 @@ def train(
     target: Annotated[str | None, typer.Option("--target", help="0/1 column to predict (1 = default)")] = None,
     id_column: Annotated[str | None, typer.Option("--id", help="row identifier, echoed by pde predict")] = None,
     time_column: Annotated[str | None, typer.Option("--time", help="date/time column: newest rows = test")] = None,
+    attributes: Annotated[str | None, typer.Option(
+        "--attributes", help="sensitive-attribute columns (comma-separated), kept out of the model and used only "
+                             "for the fairness figures (governance.sensitive_attributes)")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Train and register a model: the behavioural model on the database, or a bank's own table with --data."""
@@ -257,8 +260,9 @@ def train(
         raise PdeError("--target COLUMN is required with --data")
     from predelinquency.model.tabular import train_file
 
+    columns = [c.strip() for c in attributes.split(",") if c.strip()] if attributes else None
     result = train_file(get_settings(), _engine("jobs"), data, target, actor=cli_actor(), id_column=id_column,
-                        time_column=time_column)
+                        time_column=time_column, attributes=columns)
     m = result["metrics"]
     split = result["params"]["split"]
     holdout = "out-of-time (newest rows)" if split["kind"] == "out_of_time" else "stratified random"
@@ -483,6 +487,86 @@ def _effects_text(r: dict) -> str:
     lines.append(f"  not measured: {nm['awaiting_outcome']:,} awaiting their outcome, {nm['contacts_outside_plan']:,} "
                  f"contacts outside the plan, {nm['released_from_holdout']:,} released from the holdout")
     return "\n".join(lines)
+
+
+# --- documents and monitoring (predelinquency.report, scoring.performance) ---------------------------------
+report_app = typer.Typer(help="Reports: the model report a validator signs, the weekly portfolio", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+
+def _writable(out: Path, suffixes: tuple[str, ...]) -> Path:
+    """The output path, checked before any work: a known suffix and an existing folder."""
+    if out.suffix.lower() not in suffixes:
+        raise PdeError(f"--out must end in {' or '.join(suffixes)}, got {out.name!r}")
+    if not out.parent.is_dir():
+        raise PdeError(f"--out: the folder {out.parent} does not exist")
+    return out
+
+
+@report_app.command("model")
+def report_model(
+    version: Annotated[str, typer.Argument(help="the model version (pde model list)")],
+    out: Annotated[Path, typer.Option("--out", help="the HTML file to write")],
+    pdf: Annotated[bool, typer.Option("--pdf", help="also write a PDF beside it (same name, .pdf)")] = False,
+) -> None:
+    """The model report: purpose, data, features, method, out-of-time performance, stability, fairness, limits."""
+    from predelinquency.report.model import model_report_html, model_report_pdf
+
+    _writable(out, (".html", ".htm"))
+    with _engine("app").connect() as conn:
+        html = model_report_html(conn, get_settings(), version)
+    out.write_text(html, encoding="utf-8")
+    written = [str(out)]
+    if pdf:
+        out.with_suffix(".pdf").write_bytes(model_report_pdf(html))
+        written.append(str(out.with_suffix(".pdf")))
+    typer.echo(f"model report for {version} written to {' and '.join(written)}")
+
+
+@report_app.command("portfolio")
+def report_portfolio(
+    out: Annotated[Path, typer.Option("--out", help="FILE.html (printable) or FILE.xlsx (spreadsheet)")],
+    week: Annotated[str | None, typer.Option("--week", help="the last day of the week to report, YYYY-MM-DD "
+                                             "(default: the week ending on the business date)")] = None,
+) -> None:
+    """The week's portfolio: tiers and their movement, rising risk, interventions and their measured effect,
+    drift and fairness alerts."""
+    from datetime import date
+
+    from predelinquency.report.portfolio import portfolio_report
+
+    _writable(out, (".html", ".htm", ".xlsx"))
+    try:
+        day = date.fromisoformat(week) if week else None
+    except ValueError:
+        raise PdeError(f"--week must be a date like 2026-11-01, got {week!r}") from None
+    with _engine("app").connect() as conn:
+        report = portfolio_report(conn, get_settings(), day)
+    if out.suffix.lower() == ".xlsx":
+        out.write_bytes(report.xlsx())
+    else:
+        out.write_text(report.html(), encoding="utf-8")
+    typer.echo(f"portfolio report written to {out}")
+
+
+@app.command("monitor")
+def monitor_cmd(as_json: JsonOpt = False) -> None:
+    """Per nightly run: expected AUC and default rate from the PDs alone, realised figures once the outcome
+    window has closed, drift, and the alerts they raise."""
+    from predelinquency.scoring.performance import monitor_report
+
+    with _engine("app").connect() as conn:
+        r = monitor_report(conn, get_settings())
+    lines = [f"{'as_of':<12}{'model':<26}{'expected AUC':>13}{'realised AUC':>13}"
+             f"{'expected DR':>12}{'realised DR':>12}"]
+    for run in r["runs"]:
+        def f(x: float | None, fmt: str) -> str:
+            return "—" if x is None else format(x, fmt)
+        lines.append(f"{run['as_of']!s:<12}{run['model_version']:<26}{f(run.get('expected_auc'), '.4f'):>13}"
+                     f"{f(run.get('realised_auc'), '.4f'):>13}{f(run.get('expected_default_rate'), '.2%'):>12}"
+                     f"{f(run.get('realised_default_rate'), '.2%'):>12}")
+    lines += [f"ALERT: {a.get('message', a)}" for a in r["alerts"]] or ["no alerts"]
+    emit(r, as_json, "\n".join(lines) if r["runs"] else "no nightly runs yet: pde nightly")
 
 
 # --- bank files in (predelinquency.ingest, loaded through predelinquency.operations.uploads) ------------

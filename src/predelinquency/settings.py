@@ -216,6 +216,15 @@ class Ingest(_Section):
     max_days_ahead_due: int = Field(366, ge=0, le=3_660)  # payments scheduled ahead
 
 
+class Governance(_Section):
+    # customer attributes the fairness figures are broken down by; never model features (training refuses them)
+    sensitive_attributes: list[str] = ["age_band", "region", "employment_type", "segment"]
+    min_group_size: int = Field(50, ge=1)           # smaller groups are marked "too small to say"
+    adverse_impact_min: float = Field(0.8, gt=0, le=1)  # flagged share vs the most favoured group: the four-fifths rule
+    tpr_gap_max: float = Field(0.1, gt=0, le=1)     # true-positive-rate gap to the best-served group
+    auc_floor: float = Field(0.65, gt=0.5, lt=1)    # an expected or realised AUC below it raises the retrain alert
+
+
 class Settings(BaseSettings):
     """Everything configurable. Build it once per process with `get_settings()` and pass it down."""
 
@@ -235,6 +244,7 @@ class Settings(BaseSettings):
     policy_rules: list[PolicyRule] = []
     operations: Operations = Operations()
     auth: Auth = Auth()
+    governance: Governance = Governance()
     nightly: Nightly = Nightly()
     ingest: Ingest = Ingest()
 

@@ -84,9 +84,9 @@ def test_contributions_add_up_to_the_log_odds(data):
 def test_polars_input_unknown_categories_and_missing_columns(data):
     Xtr, ytr, Xva, yva, Xte, _ = data
     e = RiskEnsemble(params=FAST).fit(pl.from_pandas(Xtr), ytr, pl.from_pandas(Xva), yva)
-    assert e.encoder_.categorical_ == ["segment"]
+    assert e.encoder_.categorical_ == ["product"]
     odd = Xte.head(5).copy()
-    odd["segment"] = ["never-seen", None, "mass", "senior", "affluent"]
+    odd["product"] = ["never-seen", None, "card", "mortgage", "loan"]
     assert np.isfinite(e.predict_proba(odd)).all()  # unseen category = missing, no error
     with pytest.raises(PdeError, match="column `b` is missing"):
         e.predict_proba(Xte.drop(columns=["b"]))
@@ -117,7 +117,7 @@ def test_smote_adds_only_synthetic_defaulters_and_keeps_missing_values():
     assert yr.sum() / (len(yr) - yr.sum()) == pytest.approx(0.5, abs=0.01)
     a = enc.feature_names_.index("a")
     assert np.isnan(synth[:, a]).any()  # defaulters often lack `a`: so do some synthetic ones
-    seg = enc.feature_names_.index("segment")
+    seg = enc.feature_names_.index("product")
     assert set(np.unique(synth[:, seg])) <= {0.0, 1.0, 2.0}  # categories stay valid codes
     assert pd.Series(synth[:, enc.feature_names_.index("flag")]).isin([0.0, 1.0]).all()
 
@@ -130,9 +130,9 @@ def test_a_matrix_input_must_match_the_model_columns():
     np.testing.assert_allclose(ens.decision_function(matrix), ens.decision_function(num.head(50)))
     with pytest.raises(PdeError, match=r"must be \(rows, 3\)"):
         ens.decision_function(matrix[:, :2])
-    with_category = RiskEnsemble(random_state=0, weights={"lightgbm": 1.0}).fit(X[["a", "segment"]], y)
+    with_category = RiskEnsemble(random_state=0, weights={"lightgbm": 1.0}).fit(X[["a", "product"]], y)
     with pytest.raises(PdeError, match="without categorical features"):
-        with_category.decision_function(X[["a", "segment"]].head(5).to_numpy())
+        with_category.decision_function(X[["a", "product"]].head(5).to_numpy())
 
 
 def test_unknown_learner_in_the_weights_is_named_with_the_registered_ones(data):

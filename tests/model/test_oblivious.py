@@ -41,7 +41,7 @@ def test_tables_match_catboost_regular_shap(depth, nan_mode):
 def test_a_model_with_categorical_features_is_left_to_catboost():
     X, y, _ = make_table(800)
     model = CatBoostClassifier(iterations=20, depth=4, verbose=False, allow_writing_files=False, thread_count=1,
-                               cat_features=["segment"]).fit(X.assign(flag=X["flag"].astype(int)), y)
+                               cat_features=["product"]).fit(X.assign(flag=X["flag"].astype(int)), y)
     assert from_catboost(model) is None
 
 

@@ -74,6 +74,21 @@ def test_tables_match_xgboost_pred_contribs(depth):
     np.testing.assert_allclose(got.sum(axis=1), margin, atol=2e-5)
 
 
+def test_trees_that_are_a_single_leaf_add_to_the_expected_value_only():
+    # a strong penalty on splits leaves some trees (here: all after the first few) without any split, as a
+    # search's heavily regularised trials do; `pde train --data` failed on them before
+    X, y = _numeric()
+    model = XGBClassifier(n_estimators=30, max_depth=3, learning_rate=0.3, gamma=40.0, n_jobs=1,
+                          random_state=0).fit(X, y)
+    dumps = model.get_booster().get_dump()
+    assert any(":leaf=" in d and "<" not in d for d in dumps)  # at least one tree is a lone leaf
+    tables = paths.from_xgboost(model, (0, 0))
+    assert tables is not None
+    rows = _rows(X)
+    expected = model.get_booster().predict(DMatrix(rows, missing=np.nan), pred_contribs=True)
+    np.testing.assert_allclose(tables.contributions(rows), expected, atol=2e-5)
+
+
 def test_a_model_trained_on_named_columns_is_read_by_position():
     X, y = _numeric()
     frame = pd.DataFrame(X, columns=["a", "b", "noise", "flag"])

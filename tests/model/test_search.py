@@ -127,8 +127,8 @@ def test_bad_monotone_config_is_refused(table, tmp_path):
         Training(monotone={"b": 2})
     with pytest.raises(PdeError, match="`salary`, not a feature column"):
         RiskEnsemble(params=FAST, monotone={"salary": 1}).fit(X, y)
-    with pytest.raises(PdeError, match="`segment` is categorical"):
-        RiskEnsemble(params=FAST, monotone={"segment": -1}).fit(X, y)
+    with pytest.raises(PdeError, match="`product` is categorical"):
+        RiskEnsemble(params=FAST, monotone={"product": -1}).fit(X, y)
     settings = Settings(data_dir=tmp_path / "data", training=Training(search_trials=1, monotone={"salary": 1}))
     with pytest.raises(PdeError, match="`salary`"):
         train_table(X, y, None, settings)

@@ -91,9 +91,9 @@ def test_predict_without_id_numbers_rows_and_refuses_a_missing_column(cli: CliRu
     assert pd.read_csv(out)["row"].tolist()[:3] == [1, 2, 3]
     out.unlink()
 
-    pd.read_csv(table_csv).drop(columns=["segment"]).to_csv(tmp_path / "lacking.csv", index=False)
+    pd.read_csv(table_csv).drop(columns=["product"]).to_csv(tmp_path / "lacking.csv", index=False)
     res = cli.invoke(app, ["predict", "--data", str(tmp_path / "lacking.csv"), "--out", str(out)])
-    assert isinstance(res.exception, PdeError) and "column `segment` is missing" in str(res.exception)
+    assert isinstance(res.exception, PdeError) and "column `product` is missing" in str(res.exception)
     assert not out.exists() and list(tmp_path.glob(".pred.csv*")) == []
 
     res = cli.invoke(app, ["predict", "--data", str(table_csv), "--model", "v999", "--out", str(out)])

@@ -45,7 +45,7 @@ def runner(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cl
 
 @pytest.fixture(scope="module")
 def table(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
-    """Loans with an id, a categorical `segment`, a column nobody filled in, and the 0/1 target."""
+    """Loans with an id, a categorical `product`, a column nobody filled in, and the 0/1 target."""
     X, y, _ = make_table(1000, seed=5)
     return X.assign(customer_id=range(1000, 2000), notes=None, defaulted=y)
 
@@ -114,11 +114,11 @@ def test_a_column_empty_in_every_row_is_left_out(runner: CliRunner, trained: str
 def test_an_unseen_category_scores_as_missing(runner: CliRunner, trained: str, table: pd.DataFrame, tmp_path: Path):
     row = table.drop(columns=["defaulted"]).iloc[[0, 0, 0]].reset_index(drop=True)
     row["customer_id"] = [1, 2, 3]
-    row["segment"] = ["platinum", None, "platinum"]  # never seen in training, missing, unseen again
+    row["product"] = ["platinum", None, "platinum"]  # never seen in training, missing, unseen again
     row.to_csv(tmp_path / "new.csv", index=False)
     out = _json(runner.invoke(app, ["predict", "--data", str(tmp_path / "new.csv"), "--out",
                                     str(tmp_path / "p.csv"), "--json"]))
-    assert out["unseen_categories"] == {"segment": 2}
+    assert out["unseen_categories"] == {"product": 2}
     assert pd.read_csv(tmp_path / "p.csv")["probability"].nunique() == 1
 
 

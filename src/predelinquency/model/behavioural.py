@@ -13,9 +13,11 @@ from predelinquency.db.bulk import copy_out
 from predelinquency.db.inputs import load_feature_inputs
 from predelinquency.db.runs import RunRecorder, recorded_run
 from predelinquency.errors import PdeError
+from predelinquency.features.registry import FEATURE_NAMES
 from predelinquency.model import split as S
 from predelinquency.model.dataset import Snapshots, build_snapshots, oot_gap, snapshot_dates
 from predelinquency.model.evaluate import auc
+from predelinquency.model.fairness import customer_attributes, refuse_sensitive_features
 from predelinquency.model.registry import register
 from predelinquency.model.train import train_table
 from predelinquency.settings import Settings
@@ -46,6 +48,7 @@ def ceiling_auc(conn: Connection, snaps: Snapshots, rows: np.ndarray) -> float |
 
 def train_behavioural(engine: Engine, settings: Settings, actor: str) -> dict[str, Any]:
     """Trains, evaluates out of time and registers a behavioural model; {version, status, metrics, run_id}."""
+    refuse_sensitive_features(FEATURE_NAMES, settings.governance)  # a bad configuration records no run
     with recorded_run(engine, "train", actor, {"source": "database"}) as rec:
         return _train(engine, settings, actor, rec)
 
@@ -68,13 +71,17 @@ def _train(engine: Engine, settings: Settings, actor: str, rec: RunRecorder) -> 
         del inputs
         gap = oot_gap(settings)
         groups = snaps.as_of
+        # each snapshot row's customer's sensitive attributes: kept beside the features for the fairness figures
+        attributes = (pl.DataFrame({"customer_id": snaps.customer_id})
+                      .join(customer_attributes(conn, settings.governance), on="customer_id", how="left",
+                            maintain_order="left").drop("customer_id"))
         with rec.stage("train"):
             # validation = a share of the customers over the development period, not a second time window:
             # 180 days cannot afford two 30-day gaps (see split)
             result = train_table(snaps.X, snaps.y, groups, settings, kind="behavioural", gap=gap, validation_gap=0,
                                  entities=snaps.customer_id,
                                  meta={"snapshots": [str(d) for d in dates], "data_span": [str(first), str(last)]},
-                                 progress=lambda f, m: rec.progress(0.3 + 0.65 * f, m))
+                                 attributes=attributes, progress=lambda f, m: rec.progress(0.3 + 0.65 * f, m))
         t = settings.training
         test_rows = S.out_of_time_split(groups, t.oot_snapshots, t.validation_snapshots, gap, 0,
                                         snaps.customer_id, t.validation_share).test

@@ -3,19 +3,23 @@
 Costs are totals over the test customers (currency units); `*_per_customer` divides by their number.
 The no-model baseline intervenes on nobody (every default is missed); the 0.5 baseline intervenes when PD ≥ 0.5.
 Curves are downsampled to at most MAX_POINTS points so they can go straight into a dashboard chart.
+Given the scoring settings and each row's segment, the same figures are broken down by risk tier and segment.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from sklearn.metrics import average_precision_score, brier_score_loss, precision_recall_curve, roc_auc_score, roc_curve
 
+from predelinquency.domain.scale import pd_to_tier
+from predelinquency.domain.vocabulary import TIERS
 from predelinquency.model.threshold import cost_by_cutoff, expected_cost
-from predelinquency.settings import Costs
+from predelinquency.settings import Costs, Scoring
 
 MAX_POINTS = 200
 TOP_FRACTION = 0.05  # an officer team's capacity: the riskiest 5% of customers
@@ -24,6 +28,10 @@ TOP_FRACTION = 0.05  # an officer team's capacity: the riskiest 5% of customers
 def _r(x: float, digits: int = 6) -> float:
     """Rounded for JSON; NaN stays NaN."""
     return round(float(x), digits)
+
+
+def _none_if_nan(x: float) -> float | None:
+    return None if math.isnan(x) else _r(x)
 
 
 def _thin(n: int, max_points: int = MAX_POINTS) -> np.ndarray:
@@ -67,9 +75,37 @@ def precision_recall_at(y: np.ndarray, act: np.ndarray) -> tuple[float, float]:
     return (tp / act.sum() if act.sum() else 0.0), (tp / y.sum() if y.sum() else math.nan)
 
 
+def by_group(y: npt.ArrayLike, pd: npt.ArrayLike, groups: npt.ArrayLike, threshold: float,
+             order: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Per group: rows, defaults, default rate, mean PD, AUC, share flagged at the threshold, precision and recall
+    there, and the group's share of all defaults; `order` lists the groups (empty ones too), else sorted."""
+    yy = np.asarray(y, dtype=np.int64)
+    p = np.asarray(pd, dtype=np.float64)
+    g = np.asarray(groups).astype(str)
+    names = list(order) if order is not None else sorted(set(g.tolist()))
+    total_defaults = int(yy.sum())
+    out = []
+    for name in names:
+        m = g == name
+        n, d = int(m.sum()), int(yy[m].sum())
+        act = p[m] >= threshold
+        prec, rec = precision_recall_at(yy[m], act) if n else (math.nan, math.nan)
+        out.append({"group": name, "rows": n, "defaults": d,
+                    "default_rate": _r(d / n) if n else None, "mean_pd": _r(p[m].mean()) if n else None,
+                    # None, not NaN, where one class is missing: NaN never equals itself in a stored version
+                    "auc": _none_if_nan(auc(yy[m], p[m])) if n else None,
+                    "flagged_share": _r(act.mean()) if n else None,
+                    "precision_at_threshold": _r(prec) if n and act.any() else None,
+                    "recall_at_threshold": _r(rec) if d else None,
+                    "share_of_defaults": _r(d / total_defaults) if total_defaults else None})
+    return out
+
+
 def evaluate(y: npt.ArrayLike, pd: npt.ArrayLike, threshold: float, costs: Costs,
-             top_fraction: float = TOP_FRACTION) -> dict[str, Any]:
-    """The metrics dict stored with a model version (scalars plus 'curves')."""
+             top_fraction: float = TOP_FRACTION, *, scoring: Scoring | None = None,
+             segments: npt.ArrayLike | None = None) -> dict[str, Any]:
+    """The metrics dict stored with a model version (scalars plus 'curves'; 'by_tier' given the scoring
+    settings, 'by_segment' given each row's segment)."""
     yy = np.asarray(y, dtype=np.int64)
     p = np.asarray(pd, dtype=np.float64)
     n = len(yy)
@@ -91,7 +127,7 @@ def evaluate(y: npt.ArrayLike, pd: npt.ArrayLike, threshold: float, costs: Costs
     keep_pr = _thin(len(precision))
     thresholds, cost_curve = cost_by_cutoff(yy, p, costs)
     keep_c = _thin(len(thresholds) - 1) + 1  # the 'nobody' point (inf) is the no-model baseline, reported apart
-    return {
+    metrics: dict[str, Any] = {
         "oot_auc": _r(auc(yy, p)),
         "oot_pr_auc": _r(average_precision_score(yy, p)),
         "brier": _r(brier_score_loss(yy, p)),
@@ -121,3 +157,9 @@ def evaluate(y: npt.ArrayLike, pd: npt.ArrayLike, threshold: float, costs: Costs
                            "cost": [_r(v, 2) for v in cost_curve[keep_c]]},
         },
     }
+    if scoring is not None:
+        metrics["by_tier"] = by_group(yy, p, pd_to_tier(p, scoring), threshold, order=TIERS)
+        metrics["tier_bounds"] = dict(scoring.tiers)
+    if segments is not None:
+        metrics["by_segment"] = by_group(yy, p, segments, threshold)
+    return metrics

@@ -120,9 +120,11 @@ def register(conn: Connection, settings: Settings, model: PDModel, *, trained_by
 
 
 def list_versions(conn: Connection) -> list[dict[str, Any]]:
-    """Every version, newest first: version, created_at, kind, status, oot_auc, trained_by."""
+    """Every version, newest first: version, created_at, kind, status, oot_auc, trained_by, and the fairness alerts
+    of its out-of-time test ([] when none or not computed)."""
     rows = conn.execute(text(
-        "SELECT version, created_at, kind, status, (metrics->>'oot_auc')::float AS oot_auc, trained_by "
+        "SELECT version, created_at, kind, status, (metrics->>'oot_auc')::float AS oot_auc, trained_by, "
+        "coalesce(metrics->'fairness'->'alerts', '[]'::jsonb) AS fairness_alerts "
         "FROM model_versions ORDER BY created_at DESC, version DESC")).mappings().all()
     return [dict(r) for r in rows]
 

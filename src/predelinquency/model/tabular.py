@@ -4,7 +4,10 @@ Everything about the file is checked before anything is trained or written, and 
 file's terms (column names, line numbers). CSV line numbers assume one line per record after the header.
 Handled rather than refused: a column empty in every row is left out of the model (named in the result), and a
 category never seen in training scores as a missing value (counted in predict's result). Refused: a target that
-is not 0/1 (two labels such as good/bad are not guessed: which one is the default is the user's to say).
+is not 0/1 (two labels such as good/bad are not guessed: which one is the default is the user's to say), and a
+feature column named like a sensitive attribute (governance.sensitive_attributes; `age` counts as the age band):
+such columns are declared as attribute columns instead, kept aside from the features and used only for the
+fairness figures of the test rows.
 """
 
 from __future__ import annotations
@@ -24,10 +27,11 @@ from sqlalchemy import Connection, Engine
 from predelinquency.db.runs import recorded_run
 from predelinquency.domain.scale import pd_to_score, pd_to_tier
 from predelinquency.errors import PdeError
+from predelinquency.model.fairness import attribute_columns, refuse_sensitive_features, sensitive_attribute
 from predelinquency.model.registry import load_model, register
 from predelinquency.model.split import time_periods
 from predelinquency.model.train import train_table
-from predelinquency.settings import Settings
+from predelinquency.settings import Governance, Settings
 
 log = logging.getLogger(__name__)
 NULL_TOKENS = ["", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "?"]
@@ -49,6 +53,7 @@ class TrainingTable:
     id_column: str | None
     time_column: str | None
     empty_columns: list[str]
+    attributes: pl.DataFrame  # one column per declared sensitive attribute (ages banded); never features
 
 
 def _is_parquet(path: Path) -> bool:
@@ -190,9 +195,27 @@ def _check_numeric_looking(df: pl.DataFrame, path: Path) -> None:
                            f"{_where(path, row)}: correct them or leave them empty")
 
 
-def load_training_table(path: Path, target: str, id_column: str | None = None,
-                        time_column: str | None = None) -> TrainingTable:
-    """The validated training table from a file; PdeError for anything the user must fix in it."""
+def _attributes(df: pl.DataFrame, columns: list[str], governance: Governance, path: Path) -> pl.DataFrame:
+    """The declared sensitive-attribute columns, one per attribute; PdeError for one that is none."""
+    for col in columns:
+        if col not in df.columns:
+            raise PdeError(f"attribute column `{col}` is not in {path}; its columns are: {', '.join(df.columns[:20])}")
+        if sensitive_attribute(col, governance) is None:
+            raise PdeError(f"attribute column `{col}` is not named like a sensitive attribute: the configured ones "
+                           f"are {', '.join(governance.sensitive_attributes)} (governance.sensitive_attributes)")
+    if not columns:  # selecting no column would also drop the rows
+        return pl.DataFrame(height=df.height)
+    return attribute_columns(df.select(columns), governance)
+
+
+def load_training_table(path: Path, target: str, id_column: str | None = None, time_column: str | None = None,
+                        attributes: list[str] | None = None, governance: Governance | None = None) -> TrainingTable:
+    """The validated training table from a file; PdeError for anything the user must fix in it.
+
+    attributes: columns holding sensitive attributes, kept aside for the fairness figures; any other column named
+    like a sensitive attribute is refused as a feature.
+    """
+    governance = governance or Governance()
     df = read_table(path)
     roles = {"target": target, "id": id_column, "time": time_column}
     for role, col in roles.items():
@@ -201,6 +224,14 @@ def load_training_table(path: Path, target: str, id_column: str | None = None,
     used = [c for c in roles.values() if c]
     if len(set(used)) != len(used):
         raise PdeError("--target, --id and --time must be different columns")
+    aside = list(dict.fromkeys(attributes or []))
+    if set(aside) & set(used):
+        raise PdeError("an attribute column cannot also be the target, id or time column")
+    kept_aside = _attributes(df, aside, governance, path)
+    refuse_sensitive_features(df.drop(used + aside).columns, governance,
+                              ": leave it out of the file, or keep it aside for the fairness figures with "
+                              "--attributes COLUMN")
+    used += aside
     y = _labels(df, target, path)
     if id_column:
         _check_ids(df, id_column, path, time_column)
@@ -215,26 +246,29 @@ def load_training_table(path: Path, target: str, id_column: str | None = None,
         left_out = f" (empty in every row: {', '.join(empty)})" if empty else ""
         raise PdeError(f"{path} has no feature columns besides the target, id and time{left_out}")
     _check_numeric_looking(X, path)
-    return TrainingTable(X, y, groups, target, id_column, time_column, empty)
+    return TrainingTable(X, y, groups, target, id_column, time_column, empty, kept_aside)
 
 
 def train_file(settings: Settings, engine: Engine, path: Path, target: str, *, actor: str,
                id_column: str | None = None, time_column: str | None = None,
-               search_trials: int | None = None) -> dict[str, Any]:
+               search_trials: int | None = None, attributes: list[str] | None = None) -> dict[str, Any]:
     """Trains and registers a tabular model from the file; {version, status, metrics, params, empty_columns}.
 
-    Columns empty in every row are left out of the model and listed in empty_columns (and in params).
+    Columns empty in every row are left out of the model and listed in empty_columns (and in params). attributes:
+    the file's sensitive-attribute columns, never features: the test rows' fairness is in metrics["fairness"].
     """
-    table = load_training_table(path, target, id_column, time_column)  # before the run: a bad file records nothing
+    # before the run: a bad file records nothing
+    table = load_training_table(path, target, id_column, time_column, attributes, settings.governance)
     job = {"data": str(path), "target": target, "id_column": id_column, "time_column": time_column,
            "rows": table.X.height}
     with recorded_run(engine, "train", actor, job) as rec:
         left_out = f" ({len(table.empty_columns)} empty column(s) left out)" if table.empty_columns else ""
         rec.progress(0.01, f"training on {table.X.height} rows, {table.X.width} features from {path.name}{left_out}")
         result = train_table(table.X, table.y, table.groups, settings, kind="tabular",
-                             search_trials=search_trials, progress=rec.progress,
+                             search_trials=search_trials, progress=rec.progress, attributes=table.attributes,
                              meta={"data": str(path), "target": target, "id_column": id_column,
-                                   "time_column": time_column, "empty_columns": table.empty_columns})
+                                   "time_column": time_column, "empty_columns": table.empty_columns,
+                                   "attribute_columns": list(dict.fromkeys(attributes or []))})
         rec.stages.extend(result.stages)
         with engine.begin() as conn:
             reg = register(conn, settings, result.model, trained_by=actor, params=result.params,

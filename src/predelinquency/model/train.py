@@ -20,15 +20,17 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import polars as pl
 
 from predelinquency.db.runs import Progress, no_progress
-from predelinquency.domain.scale import pd_to_score
+from predelinquency.domain.scale import pd_to_score, pd_to_tier
 from predelinquency.errors import PdeError
 from predelinquency.model import split as S
 from predelinquency.model.calibration import Calibrator
 from predelinquency.model.encoding import Table, TableEncoder, to_pandas
 from predelinquency.model.ensemble import RiskEnsemble, monotone_vector
 from predelinquency.model.evaluate import auc, evaluate, expected_calibration_error
+from predelinquency.model.fairness import FLAGGED_TIERS, MISSING, labelled_fairness, refuse_sensitive_features
 from predelinquency.model.pd_model import PDModel
 from predelinquency.model.psi import baseline_bins
 from predelinquency.model.selection import select_features
@@ -90,19 +92,25 @@ def psi_baseline(X_train: pd.DataFrame, scores: np.ndarray) -> dict[str, Any]:
 def train_table(X: Table, y: npt.ArrayLike, groups: npt.ArrayLike | None, settings: Settings, *,
                 kind: str = "tabular", gap: int = 0, validation_gap: int | None = None,
                 entities: npt.ArrayLike | None = None, search_trials: int | dict[str, int] | None = None,
-                meta: dict[str, Any] | None = None, progress: Progress = no_progress) -> TrainResult:
+                meta: dict[str, Any] | None = None, attributes: pl.DataFrame | None = None,
+                progress: Progress = no_progress) -> TrainResult:
     """A trained, calibrated and evaluated model on the table; groups (e.g. as_of dates) make the split out-of-time.
 
     gap: time groups dropped before validation and before test (behavioural snapshots: outcome_days /
     snapshot_every_days, rounded up); entities (customer ids) make the validation a share of the customers (see split).
     search_trials overrides settings.training.search_trials; a {learner: trials} dict (params["search_trials"]
     of an earlier run) reproduces that run's search.
+    attributes: the rows' sensitive attributes (one column each, row i with row i of X; never features): the
+    test's fairness figures are in metrics["fairness"]. A feature named like a sensitive attribute is refused.
     """
     t = settings.training
     df = to_pandas(X).reset_index(drop=True)
+    refuse_sensitive_features(df.columns, settings.governance)
     yy = np.asarray(y, dtype=np.int64)
     if len(df) != len(yy):
         raise PdeError(f"{len(df)} feature rows but {len(yy)} labels")
+    if attributes is not None and attributes.height != len(df):
+        raise PdeError(f"{len(df)} feature rows but {attributes.height} rows of sensitive attributes")
     stages: list[dict[str, Any]] = []
     clock = time.perf_counter()
 
@@ -155,7 +163,10 @@ def train_table(X: Table, y: npt.ArrayLike, groups: npt.ArrayLike | None, settin
 
     z_te = ens.decision_function(Xte)
     pd_te = cal.predict(z_te)
-    metrics = evaluate(yte, pd_te, threshold, settings.costs)
+    test_attributes = pl.DataFrame(height=len(sp.test)) if attributes is None else attributes[sp.test]
+    segments = (test_attributes["segment"].fill_null(MISSING).to_numpy() if "segment" in test_attributes.columns
+                else None)
+    metrics = evaluate(yte, pd_te, threshold, settings.costs, scoring=settings.scoring, segments=segments)
     metrics["ece_uncalibrated"] = round(expected_calibration_error(yte, 1 / (1 + np.exp(-z_te))), 6)
     metrics["calibration_method"] = cal.method_
     metrics["threshold_bayes"] = round(bayes_threshold(settings.costs), 8)
@@ -163,6 +174,9 @@ def train_table(X: Table, y: npt.ArrayLike, groups: npt.ArrayLike | None, settin
     metrics["per_learner_auc"] = {n: round(auc(yte, m), 6) for n, m in ens.learner_margins(Xte).items()}
     metrics["ensemble"] = {**ens.blend_, "weights": ens.weights_,
                            "test_auc": {**metrics["per_learner_auc"], "blend": metrics["oot_auc"]}}
+    flagged = np.isin(pd_to_tier(pd_te, settings.scoring), FLAGGED_TIERS)
+    metrics["fairness"] = labelled_fairness(pd_te, yte, flagged, test_attributes, settings.governance,
+                                            "out-of-time test" if g is not None else "held-out test")
     stage("evaluate", 0.7)
 
     if search_folds:

@@ -1,4 +1,5 @@
-"""`pde nightly`: bring the rollup up to date, score every active customer with the champion, write risk_scores.
+"""`pde nightly`: bring the rollup up to date, score every active customer with the champion, write risk_scores;
+record the run's drift, fairness and expected performance, and realise the earlier runs whose window has closed.
 
 Customers are split into shards, contiguous ranges of customer ids of equal size; each shard loads its own
 inputs, computes features, scores and is written with COPY, independently of the others, so the same job can
@@ -29,6 +30,8 @@ from predelinquency.model.pd_model import PDModel
 from predelinquency.model.registry import load_model
 from predelinquency.scoring.compute import score_ids
 from predelinquency.scoring.decide import as_frame
+from predelinquency.scoring.fairness import run_fairness
+from predelinquency.scoring.performance import realise_closed_runs, record_expected
 from predelinquency.scoring.plan import build_plan
 from predelinquency.scoring.settle import settle_outcomes
 from predelinquency.scoring.stored import bump_score_history, data_version, settings_digest
@@ -54,6 +57,8 @@ class NightlyResult:
     stages: list[dict[str, Any]] = field(default_factory=list)
     plan: dict[str, Any] | None = None      # today's contact plan (None for a backfill)
     settled: dict[str, Any] | None = None   # outcomes settled by this run
+    fairness: dict[str, Any] | None = None  # the run's figures by sensitive attribute (model.fairness)
+    performance: dict[str, Any] | None = None  # expected AUC and default rate; earlier runs realised
 
 
 def bring_rollup_up_to_date(conn: Connection) -> tuple[int, date | None]:
@@ -179,11 +184,20 @@ def nightly_in(conn: Connection, rec: RunRecorder, settings: Settings, as_of: da
         with rec.stage("contact_plan") as st:
             plan = build_plan(conn, settings, as_of, model.version, rec.run_id).as_dict()
             st.update(plan)
+    with rec.stage("fairness") as st:  # after the plan: the share in today's plan is one of its figures
+        fairness = run_fairness(conn, settings, as_of, model.version)
+        st["alerts"] = len(fairness["alerts"])
+    with rec.stage("performance") as st:
+        performance = record_expected(conn, settings, as_of, model.version, rec.run_id, psi, fairness)
+        # every earlier run whose outcome window these data close gets its realised figures, once
+        performance["realised"] = realise_closed_runs(conn, settings, last, last + timedelta(days=1))
+        st["realised"] = performance["realised"]["realised"]
     rec.metrics.update({"as_of": str(as_of), "model_version": model.version, "rows": total, "tiers": tiers,
-                        "psi": psi, "plan": plan, "settled": settled})
+                        "psi": psi, "plan": plan, "settled": settled, "fairness": fairness,
+                        "performance": performance})
     return NightlyResult(run_id=rec.run_id, as_of=as_of, model_version=model.version, rows=total,
                          shards=n_shards, rollup_days=rollup_days, tiers=tiers, psi=psi, stages=rec.stages,
-                         plan=plan, settled=settled)
+                         plan=plan, settled=settled, fairness=fairness, performance=performance)
 
 
 def model_baseline(conn: Connection, version: str) -> dict[str, Any]:

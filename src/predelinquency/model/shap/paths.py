@@ -121,6 +121,8 @@ class PathShap:
         offset = np.concatenate(([0], np.cumsum(1 << k_of)[:-1])).astype(np.int64)
         table = np.zeros((int((1 << k_of).sum()), players))
         for k in np.unique(k_of):
+            if k == 0:  # a tree that is a single leaf: a constant, all of it in the expected value, no player
+                continue
             group = np.flatnonzero(k_of == k)
             phi = pattern_tables(zero[group, :k], values[group])                    # [leaves, 2^k, k]
             rows = offset[group][:, None] + np.arange(1 << k)[None, :]
