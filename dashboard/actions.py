@@ -14,10 +14,9 @@ from dashboard import ui
 from dashboard.queries import core
 from dashboard.queries import customer as customer_queries
 from predelinquency.domain.vocabulary import CONTACT_CHANNELS, CONTACT_RESULTS, INTERVENTION_TYPES
-from predelinquency.errors import Conflict, PdeError
+from predelinquency.errors import HeldOut, PdeError
 from predelinquency.operations.accounts import User
 from predelinquency.operations.assignments import assign_customer
-from predelinquency.operations.holdout import active_holdout
 from predelinquency.operations.interventions import TRANSITIONS, create_intervention, update_intervention_status
 from predelinquency.operations.outcomes import record_outcome
 from predelinquency.operations.permissions import allowed
@@ -64,12 +63,6 @@ def _assignable(user: User) -> dict[int, str]:
     return {int(r.user_id): f"{r.full_name} ({r.username})" for r in people.itertuples()}
 
 
-def _held_out(customer_id: int) -> bool:
-    """Whether the customer is in the control group now (read fresh: it decides what a refusal means)."""
-    with core.engine().connect() as conn:
-        return active_holdout(conn, customer_id, core.settings()) is not None
-
-
 def _intervention_tab(customer_id: int, name: str, recommended: str | None, cooldown_until: Any, key: str,
                       people: dict[int, str], reset: tuple[str, ...]) -> None:
     """The form creating an intervention; when the customer turns out to be in the control group, a manager
@@ -110,7 +103,7 @@ def _intervention_tab(customer_id: int, name: str, recommended: str | None, cool
         return message
 
     def held_out_refusal(exc: Exception) -> bool:
-        if not (isinstance(exc, Conflict) and _held_out(customer_id)):
+        if not isinstance(exc, HeldOut):
             return False
         if allowed(user, "manage_holdout"):
             st.session_state[release_key] = request

@@ -11,9 +11,11 @@ from datetime import date
 
 import pandas as pd
 import streamlit as st
+from sqlalchemy import text
 
-from dashboard.queries.core import MAX_ROWS, TTL_SHORT, frame, row
-from predelinquency.scoring.plan import CONTACT, HOLDOUT, QUEUE_ORDER
+from dashboard.queries.core import MAX_ROWS, TTL_SHORT, engine, frame, row
+from predelinquency.db.calendar import business_date
+from predelinquency.scoring.plan import HOLDOUT, QUEUE_ORDER, todays_contacts
 
 UNASSIGNED = "(unassigned)"
 NO_INTERVENTION = "none"
@@ -46,18 +48,14 @@ def queue_summary(as_of: date, version: str, show_snoozed: bool, window: int) ->
 def todays_plan(capacity: int) -> dict:
     """The nightly's plan for the business date (contact_plan, contacted arm, by rank): {business_date,
     capacity, planned, made_today, ids}; ids are the planned customers nobody has contacted yet today."""
-    made = int(row("""SELECT count(*) AS n FROM interventions
-                      WHERE business_date = pde_business_date() AND status <> 'cancelled'""")["n"])
-    plan = frame(f"""
-        SELECT p.customer_id,
-               EXISTS (SELECT 1 FROM interventions i WHERE i.customer_id = p.customer_id
-                       AND i.business_date = p.business_date AND i.status <> 'cancelled') AS contacted
-        FROM contact_plan p
-        WHERE p.business_date = pde_business_date() AND p.arm = '{CONTACT}'
-        ORDER BY p.rank""")
-    left = plan.loc[~plan["contacted"].astype(bool), "customer_id"] if len(plan) else plan["customer_id"]
-    return {"business_date": row("SELECT pde_business_date() AS d")["d"], "capacity": capacity,
-            "planned": len(plan), "made_today": made, "ids": tuple(int(i) for i in left)}
+    with engine().connect() as conn:
+        today = business_date(conn)
+        plan = todays_contacts(conn, today)
+        made = conn.execute(text("SELECT count(*) FROM interventions WHERE business_date = :d "
+                                 "AND status <> 'cancelled'"), {"d": today}).scalar_one()
+    left = tuple(int(r["customer_id"]) for r in plan if not r["intervened_today"])
+    return {"business_date": today, "capacity": capacity, "planned": len(plan), "made_today": int(made),
+            "ids": left}
 
 
 @st.cache_data(ttl=TTL_SHORT, show_spinner=False)

@@ -13,5 +13,9 @@ class Conflict(PdeError):
     """The action clashes with the current state (duplicate, concurrent update, job already running)."""
 
 
+class HeldOut(Conflict):
+    """The customer is in the control group that measures what contacts prevent: not to be contacted."""
+
+
 class Forbidden(PdeError):
     """The acting user's role may not do this."""

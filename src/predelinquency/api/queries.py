@@ -11,6 +11,7 @@ from sqlalchemy import Connection, text
 from predelinquency.db.calendar import business_date
 from predelinquency.domain.vocabulary import TIERS
 from predelinquency.errors import NotFound
+from predelinquency.scoring.plan import todays_contacts
 
 _SCORE_COLS = ("rs.as_of, rs.model_version, rs.pd, rs.score, rs.rating_band, rs.tier, rs.model_tier, rs.score_change, "
                "rs.exposure, rs.expected_loss, rs.recommended_action, rs.urgency, rs.reasons, rs.policy_rules")
@@ -90,15 +91,8 @@ def high_risk_customers(conn: Connection, limit: int, tier: str | None) -> dict[
             "customers": [dict(r) for r in rows]}
 
 
-
 def todays_plan(conn: Connection) -> dict[str, Any]:
     """The contact arm of the business date's plan as officers work it; the control group is never shown."""
     today = business_date(conn)
-    # ranked among the contacted only: gaps in the plan's own ranks would point at the held-out customers
-    rows = conn.execute(text(
-        "SELECT row_number() OVER (ORDER BY p.rank) AS rank, p.customer_id, p.recommended_action, p.tier, p.pd, "
-        "       p.expected_benefit, EXISTS (SELECT 1 FROM interventions i WHERE i.customer_id = p.customer_id "
-        "           AND i.business_date = p.business_date AND i.status <> 'cancelled') AS intervened_today "
-        "FROM contact_plan p WHERE p.business_date = :d AND p.arm = 'contact' ORDER BY p.rank"),
-        {"d": today}).mappings().all()
-    return {"business_date": today, "count": len(rows), "customers": [dict(r) for r in rows]}
+    rows = todays_contacts(conn, today)
+    return {"business_date": today, "count": len(rows), "customers": rows}

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, text
 
 from predelinquency.db.audit import write_audit
 from predelinquency.db.calendar import business_date
-from predelinquency.errors import Conflict, PdeError
+from predelinquency.errors import Conflict, HeldOut, PdeError
 from predelinquency.operations._common import as_dict
 from predelinquency.operations.accounts import User
 from predelinquency.operations.permissions import actor_name, authorise
@@ -38,10 +38,10 @@ def active_holdout(conn: Connection, customer_id: int, settings: Settings) -> di
 
 
 def refuse_if_held_out(conn: Connection, customer_id: int, settings: Settings) -> None:
-    """Raises Conflict when the customer is in the control group."""
+    """Raises HeldOut (a Conflict) when the customer is in the control group."""
     held = active_holdout(conn, customer_id, settings)
     if held is not None:
-        raise Conflict(
+        raise HeldOut(
             f"customer {customer_id} is in the control group that measures what contacts prevent (drawn on "
             f"{held['business_date']}, until {held['window_end']}); contacting them would spoil the measurement. "
             "A manager can release them with a reason, which takes them out of the measurement")

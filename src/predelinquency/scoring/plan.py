@@ -15,6 +15,7 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -147,3 +148,17 @@ def build_plan(conn: Connection, settings: Settings, as_of: date, version: str, 
         "business_date", "customer_id", "arm", "rank", "recommended_action", "tier", "pd", "exposure",
         "expected_benefit", "model_version", "policy_version", "run_id"))
     return PlanSummary(as_of, contacted, int(held.sum()), share, policy)
+
+
+def todays_contacts(conn: Connection, day: date) -> list[dict[str, Any]]:
+    """The contact arm of business date `day`'s plan as officers work it, in plan order: rank (among the
+    contacted only: gaps in the plan's own ranks would point at the held-out), customer_id,
+    recommended_action, tier, pd, expected_benefit, and whether someone has contacted the customer today.
+    The control group is never part of it."""
+    rows = conn.execute(text(
+        "SELECT row_number() OVER (ORDER BY p.rank) AS rank, p.customer_id, p.recommended_action, p.tier, p.pd, "
+        "       p.expected_benefit, EXISTS (SELECT 1 FROM interventions i WHERE i.customer_id = p.customer_id "
+        "           AND i.business_date = p.business_date AND i.status <> 'cancelled') AS intervened_today "
+        f"FROM contact_plan p WHERE p.business_date = :d AND p.arm = '{CONTACT}' ORDER BY p.rank"),
+        {"d": day}).mappings().all()
+    return [dict(r) for r in rows]
