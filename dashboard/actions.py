@@ -23,8 +23,6 @@ from predelinquency.operations.permissions import allowed
 from predelinquency.operations.snoozes import MAX_SNOOZE_DAYS, snooze_customer
 
 log = logging.getLogger("predelinquency.dashboard")
-DEFAULT_CHANNEL = {"soft_reminder": "sms", "agent_call": "phone", "restructuring_offer": "branch",
-                   "payment_holiday": "phone", "financial_counselling": "branch"}
 NOBODY = -1
 
 
@@ -80,7 +78,7 @@ def _intervention_tab(customer_id: int, name: str, recommended: str | None, cool
         itype = c1.selectbox("Intervention type", INTERVENTION_TYPES, index=INTERVENTION_TYPES.index(default),
                              format_func=ui.label)
         channel = c2.selectbox("Channel", CONTACT_CHANNELS,
-                               index=CONTACT_CHANNELS.index(DEFAULT_CHANNEL.get(default, "sms")),
+                               index=CONTACT_CHANNELS.index(settings.operations.action_channels[default][0]),
                                format_func=ui.channel)
         options = [NOBODY, *people]
         assignee = c3.selectbox("Assign to", options, format_func=lambda u: "Nobody yet" if u == NOBODY

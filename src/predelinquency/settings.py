@@ -24,7 +24,7 @@ from pydantic_settings import (
 )
 
 from predelinquency.domain.daily import WINDOW_DAYS
-from predelinquency.domain.vocabulary import TIERS, Tier
+from predelinquency.domain.vocabulary import CONTACT_CHANNELS, INTERVENTION_TYPES, TIERS, Tier
 from predelinquency.errors import PdeError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -179,6 +179,26 @@ class Operations(_Section):
     holdout_share: float = Field(0.10, ge=0.0, lt=1.0)
     # an intervention's outcome: how the customer's next instalment due within this many days ended
     outcome_window_days: int = Field(30, ge=1, le=120)
+    # the contact policy: at most this many contacts with a customer in any 30 business days (0: no limit) ...
+    max_contacts_per_30_days: int = Field(2, ge=0)
+    # ... and each action only through these channels (the first is the one the simulated team uses)
+    action_channels: dict[str, list[str]] = {
+        "soft_reminder": ["sms", "email", "app"], "agent_call": ["phone"],
+        "restructuring_offer": ["phone", "branch", "email"], "payment_holiday": ["app", "phone", "email"],
+        "financial_counselling": ["branch", "phone"]}
+
+    @field_validator("action_channels")
+    @classmethod
+    def _known_channels(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        missing = [a for a in INTERVENTION_TYPES if not v.get(a)]
+        unknown = sorted(set(v) - set(INTERVENTION_TYPES))
+        bad = sorted({c for chans in v.values() for c in chans} - set(CONTACT_CHANNELS))
+        problems = ([f"no channel for {', '.join(missing)}"] if missing else []) + (
+            [f"unknown action {', '.join(unknown)}"] if unknown else []) + (
+            [f"unknown channel {', '.join(bad)} (channels: {', '.join(CONTACT_CHANNELS)})"] if bad else [])
+        if problems:
+            raise ValueError("; ".join(problems))
+        return v
     sla_hours: dict[str, int] = {"Critical": 24, "High": 72, "Medium": 168, "Low": 336}
 
     @field_validator("sla_hours")

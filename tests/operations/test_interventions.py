@@ -94,7 +94,7 @@ def test_cooldown_counts_business_days_not_the_wall_clock(conn: Connection, peop
 def test_duplicate_open_intervention_conflicts(conn: Connection, people: People, customer: int, no_cooldown):
     first = create_intervention(conn, people.officer, customer, "agent_call", "phone", no_cooldown)
     with pytest.raises(Conflict, match=rf"already has an open agent_call \(intervention {first['intervention_id']}"):
-        create_intervention(conn, people.manager, customer, "agent_call", "branch", no_cooldown)
+        create_intervention(conn, people.manager, customer, "agent_call", "phone", no_cooldown)
     assert count(conn, "interventions") == 1
     create_intervention(conn, people.officer, customer, "soft_reminder", "sms", no_cooldown)  # another type: fine
 
@@ -149,3 +149,26 @@ def test_concurrent_status_updates_never_lose_one(fresh_db: str):
                         {"id": iid}).one()
     assert (row.status, row.row_version) == ("in_progress", 2)
     eng.dispose()
+
+
+def test_each_action_goes_only_by_its_allowed_channels(conn: Connection, people: People, customer: int):
+    with pytest.raises(PdeError, match=r"a agent_call goes by phone, not sms \(operations.action_channels\)"):
+        create_intervention(conn, people.officer, customer, "agent_call", "sms", Settings())
+    assert count(conn, "interventions") == 0
+    made = create_intervention(conn, people.officer, customer, "soft_reminder", "app", Settings())
+    assert made["channel"] == "app"
+
+
+def test_the_contact_policy_caps_contacts_in_30_business_days(conn: Connection, people: People, customer: int,
+                                                              no_cooldown: Settings):
+    policy = no_cooldown.model_copy(deep=True)
+    policy.operations = policy.operations.model_copy(update={"max_contacts_per_30_days": 2})
+    for action, channel in (("soft_reminder", "sms"), ("agent_call", "phone")):
+        made = create_intervention(conn, people.officer, customer, action, channel, policy)
+        conn.execute(text("UPDATE interventions SET status = 'completed' WHERE intervention_id = :i"),
+                     {"i": made["intervention_id"]})
+    with pytest.raises(Conflict, match=r"contacted 2 times in the last 30 days; the contact policy allows 2"):
+        create_intervention(conn, people.officer, customer, "payment_holiday", "app", policy)
+    # thirty business days on, the count starts again
+    move_business_date(conn, made["business_date"] + timedelta(days=30))
+    create_intervention(conn, people.officer, customer, "payment_holiday", "app", policy)

@@ -90,17 +90,23 @@ def test_a_plan_is_made_once_a_day(demo_conn: Connection, demo_bank: DemoBank):
 def test_customers_who_cannot_be_contacted_today_are_left_out(demo_conn: Connection, demo_bank: DemoBank):
     settings = Settings()
     plan = _rebuild(demo_conn, settings, demo_bank.as_of, demo_bank.model_version)
-    ids = sorted(plan)[:4]
+    ids = sorted(plan)[:5]
     officer = demo_conn.execute(text(
         "INSERT INTO users (username, role, password_hash) VALUES ('planner', 'officer', 'x') RETURNING user_id"
     )).scalar_one()
-    # an open intervention, a contact in the cool-down, a snooze, a draw whose outcome window is still open
+    # an open intervention, a contact in the cool-down, a snooze, a draw whose outcome window is still open,
+    # and the contact policy's two contacts in 30 days (both outside the cool-down)
     demo_conn.execute(text(
         "INSERT INTO interventions (customer_id, intervention_type, channel, status, created_by, due_at, "
         "business_date) "
         "VALUES (:a, 'agent_call', 'phone', 'open', :u, now(), :d), "
         "       (:b, 'soft_reminder', 'sms', 'completed', :u, now(), CAST(:d AS date) - 3)"),
         {"a": ids[0], "b": ids[1], "u": officer, "d": demo_bank.as_of})
+    demo_conn.execute(text(
+        "INSERT INTO interventions (customer_id, intervention_type, channel, status, created_by, due_at, "
+        "business_date) VALUES (:c, 'soft_reminder', 'sms', 'completed', :u, now(), CAST(:d AS date) - 10), "
+        "(:c, 'agent_call', 'phone', 'completed', :u, now(), CAST(:d AS date) - 20)"),
+        {"c": ids[4], "u": officer, "d": demo_bank.as_of})
     demo_conn.execute(text("INSERT INTO customer_snoozes (customer_id, until, reason, created_by) "
                            "VALUES (:c, CAST(:d AS date) + 5, 'on holiday', :u)"),
                       {"c": ids[2], "d": demo_bank.as_of, "u": officer})

@@ -36,9 +36,6 @@ log = logging.getLogger(__name__)
 TEAM_USERNAME = "simulated-team"
 NIGHTLY_CHOICES = ("every", "last", "none")
 MAX_DAYS = 366
-# how the simulated team reaches a customer for each action
-TEAM_CHANNEL = {"soft_reminder": "sms", "agent_call": "phone", "restructuring_offer": "phone",
-                "payment_holiday": "app", "financial_counselling": "branch"}
 
 
 def validate(days: int, nightly: str, work_plan: bool) -> None:
@@ -88,7 +85,9 @@ def work_todays_plan(conn: Connection, team: User, settings: Settings, day: Any)
     made: dict[int, int] = {}
     for customer_id, action in planned:
         try:
-            row = create_intervention(conn, team, customer_id, action, TEAM_CHANNEL[action], settings,
+            # the team reaches the customer through the action's first allowed channel
+            channel = settings.operations.action_channels[action][0]
+            row = create_intervention(conn, team, customer_id, action, channel, settings,
                                       notes="worked from today's plan by the simulated team")
         except Conflict:
             continue

@@ -65,6 +65,10 @@ def create_intervention(
     created_by = acting_user_id(actor)
     _choice(intervention_type, INTERVENTION_TYPES, "intervention type")
     _choice(channel, CONTACT_CHANNELS, "channel")
+    allowed_channels = settings.operations.action_channels[intervention_type]
+    if channel not in allowed_channels:
+        raise PdeError(f"a {intervention_type} goes by {' or '.join(allowed_channels)}, not {channel} "
+                       "(operations.action_channels)")
     notes = (notes or "").strip() or None
     with concurrent_change_is_conflict(f"customer {customer_id} was changed by someone else; reload and try again"), \
             conn.begin_nested():
@@ -96,6 +100,14 @@ def create_intervention(
                 f"customer {customer_id} was last contacted on {last.business_date} "
                 f"(intervention {last.intervention_id}, {last.intervention_type}); the contact cool-down is "
                 f"{cooldown} days, so a new contact is allowed from {allowed_on}")
+        limit = settings.operations.max_contacts_per_30_days
+        if limit > 0:
+            recent = conn.execute(text(
+                "SELECT count(*) FROM interventions WHERE customer_id = :c AND status <> 'cancelled' "
+                "AND business_date > CAST(:d AS date) - 30"), {"c": customer_id, "d": today}).scalar_one()
+            if recent >= limit:
+                raise Conflict(f"customer {customer_id} was contacted {recent} times in the last 30 days; the "
+                               f"contact policy allows {limit} (operations.max_contacts_per_30_days)")
         risk = latest_risk(conn, customer_id)
         tier = risk["tier"] if risk else "Low"
         sla_hours = settings.operations.sla_hours.get(tier)

@@ -1,11 +1,12 @@
 """Today's contact plan with its randomised control group, built by the nightly for the business date.
 
 The plan's population is the top of the work queue among customers who may be contacted today (not snoozed,
-no open intervention, outside the contact cool-down, not already in either arm of an earlier plan whose outcome
-window is still open). A share of that population (`operations.holdout_share`, or a manager's override) is held
-out instead of contacted: drawn reproducibly at random within each stratum of recommended action and tier, so
-the contacted and the held out are comparable and the difference between their miss rates is the effect of
-contacting. The plan's capacity counts only the contacted.
+no open intervention, outside the contact cool-down, under the contact policy's most contacts in 30 days, not
+already in either arm of an earlier plan whose outcome window is still open). A share of that population
+(`operations.holdout_share`, or a manager's override) is held out instead of contacted: drawn reproducibly at
+random within each stratum of recommended action and tier, so the contacted and the held out are comparable
+and the difference between their miss rates is the effect of contacting. The plan's capacity counts only the
+contacted.
 """
 
 from __future__ import annotations
@@ -70,9 +71,13 @@ def _candidates(conn: Connection, settings: Settings, as_of: date, version: str,
                                OR (i.status <> 'cancelled' AND i.business_date > CAST(:d AS date) - :cool)))
           AND NOT EXISTS (SELECT 1 FROM contact_plan p WHERE p.customer_id = rs.customer_id
                           AND p.business_date < :d AND p.business_date > CAST(:d AS date) - :window)
+          AND (:max_contacts = 0 OR (SELECT count(*) FROM interventions i WHERE i.customer_id = rs.customer_id
+                                     AND i.status <> 'cancelled' AND i.business_date > CAST(:d AS date) - 30)
+                                    < :max_contacts)
         ORDER BY {QUEUE_ORDER}
         LIMIT :n"""), {"d": as_of, "v": version, "cool": settings.operations.contact_cooldown_days,
-                       "window": settings.operations.outcome_window_days, "n": limit}).all()
+                       "window": settings.operations.outcome_window_days, "n": limit,
+                       "max_contacts": settings.operations.max_contacts_per_30_days}).all()
     schema = {"customer_id": pl.Int64, "recommended_action": pl.Utf8, "tier": pl.Utf8, "pd": pl.Float64,
               "exposure": pl.Float64, "expected_benefit": pl.Float64}
     return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
