@@ -16,6 +16,7 @@ from datetime import date, datetime
 from html import escape
 from typing import Any
 
+import matplotlib
 import pandas as pd
 import polars as pl
 from matplotlib.figure import Figure
@@ -158,7 +159,9 @@ def chart(fig: Figure, alt: str, wide: bool = False) -> str:
     """The figure as an <img> holding its SVG as a data URI (crisp in print; xhtml2pdf reads it too); wide: the
     page's width, else half of it."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None})  # no timestamp: the same report gives the same bytes
+    # no timestamp and fixed element ids: the same report gives the same bytes
+    with matplotlib.rc_context({"svg.hashsalt": "pde-report"}):
+        fig.savefig(buf, format="svg", metadata={"Date": None})
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     css = "wide" if wide else "chart"
     return f'<img class="{css}" alt="{escape(alt)}" src="data:image/svg+xml;base64,{data}"/>'
