@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 
@@ -42,18 +43,11 @@ def _commit() -> str:
                           cwd=Path(__file__).parent).stdout.strip()
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", default="one,thirty,nightly,plan")
-    ap.add_argument("--customers", type=int, default=30_000)
-    ap.add_argument("--days", type=int, default=180)
-    ap.add_argument("--repeat", type=int, default=3)
-    args = ap.parse_args()
-    steps = args.steps.split(",")
-
+def prepare(customers: int, days: int, need_champion: bool) -> tuple[Any, Any]:
+    """(engine, settings) of the environment's database, migrated; the demo generated there when it holds no
+    customers, and a champion trained when it has none and one is needed."""
     from predelinquency.db.engine import get_engine
     from predelinquency.db.migrate import migrate
-    from predelinquency.loop.advance import advance_bank
     from predelinquency.settings import get_settings
 
     settings = get_settings()
@@ -66,14 +60,29 @@ def main() -> None:
         from predelinquency.simulate import generate_bank
 
         t0 = time.perf_counter()
-        generate_bank(engine, settings, customers=args.customers, days=args.days, seed=1, actor="bench")
-        _print("generate", {"seconds": round(time.perf_counter() - t0, 1), "customers": args.customers})
-    if not champion and {"nightly", "plan"} & set(steps):
+        generate_bank(engine, settings, customers=customers, days=days, seed=1, actor="bench")
+        _print("generate", {"seconds": round(time.perf_counter() - t0, 1), "customers": customers})
+    if not champion and need_champion:
         from predelinquency.model.behavioural import train_behavioural
 
         t0 = time.perf_counter()
         out = train_behavioural(engine, settings, "bench")
         _print("train", {"seconds": round(time.perf_counter() - t0, 1), "oot_auc": out["metrics"].get("oot_auc")})
+    return engine, settings
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", default="one,thirty,nightly,plan")
+    ap.add_argument("--customers", type=int, default=30_000)
+    ap.add_argument("--days", type=int, default=180)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    steps = args.steps.split(",")
+
+    from predelinquency.loop.advance import advance_bank
+
+    engine, settings = prepare(args.customers, args.days, bool({"nightly", "plan"} & set(steps)))
 
     def run(step: str, days: int, nightly: str, work_plan: bool = False) -> None:
         t0, cpu0 = time.perf_counter(), time.process_time()

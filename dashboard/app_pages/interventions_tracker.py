@@ -1,5 +1,5 @@
-"""Interventions Tracker: what contacts really prevent (measured against the control group), every intervention
-with its contact result and settled payment outcome, and recording contact results."""
+"""Interventions Tracker: what contacts really prevent (measured against the control group), the last policy
+backtest, every intervention with its contact result and settled payment outcome, and recording contact results."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import actions, charts_ops, ui
@@ -136,6 +137,77 @@ def control_group_panel() -> None:
                                       f"{r['before'] * 100:g}%), from the next plan on.")
 
 
+POLICY_LABELS = {"none": "No contact", "random": "K at random", "pd_top_k": "Top K by PD",
+                 "el_top_k": "Top K by expected loss", "engine": "The engine", "oracle": "Oracle (true effects)"}
+
+
+def net_benefit_chart(policies: dict[str, dict[str, Any]]) -> go.Figure:
+    """Net benefit by policy: realised under the simulated draws, and expected from the generator's probabilities."""
+    names = [POLICY_LABELS.get(p, p) for p in policies]
+    fig = go.Figure()
+    for key, name, color in (("net_benefit", "Realised", ui.PRIMARY), ("expected_net_benefit", "Expected",
+                                                                      ui.SERIES[1])):
+        fig.add_bar(x=names, y=[p[key] for p in policies.values()], name=name, marker_color=color,
+                    hovertemplate=f"%{{x}} · {name.lower()}: {ui.CURRENCY}%{{y:,.0f}}<extra></extra>")
+    fig.update_layout(barmode="group", bargap=0.3)
+    return ui.style(fig, "Net benefit by policy (prevented loss − contact cost)", "Policy",
+                    f"Net benefit ({ui.CURRENCY})")
+
+
+def _ratio(r: dict[str, Any]) -> str:
+    return "n/a" if r["net_benefit"] is None else f"{r['net_benefit']:.2f}×"
+
+
+def backtest_table(policies: dict[str, dict[str, Any]]) -> None:
+    rows = list(policies.values())
+    st.dataframe(pd.DataFrame({
+        "Policy": [POLICY_LABELS.get(p, p) for p in policies], "Contacts": [r["contacts"] for r in rows],
+        "Missed": [r["missed"] for r in rows], "Prevented defaults": [r["prevented_defaults"] for r in rows],
+        "Per 100 contacts": [r["prevented_per_100_contacts"] for r in rows],
+        "Prevented loss": [ui.money(r["prevented_loss"]) for r in rows],
+        "Contact cost": [ui.money(r["contact_cost"]) for r in rows],
+        "Net benefit": [ui.money(r["net_benefit"]) for r in rows],
+        "Expected net benefit": [ui.money(r["expected_net_benefit"]) for r in rows]}), hide_index=True,
+        column_config={"Per 100 contacts": st.column_config.NumberColumn(format="%.1f",
+                                                                         help="Prevented defaults per 100 contacts"),
+                       "Expected net benefit": st.column_config.TextColumn(
+                           help="From the generator's probabilities rather than its draws: less noisy")})
+
+
+@ui.guarded
+def backtest_section() -> None:
+    """The last `pde backtest policy`: net benefit by policy, the figures, the engine's ratios and lead time."""
+    st.markdown("#### Policy backtest")
+    b = eq.last_backtest()
+    if b is None:
+        ui.empty("No policy backtest has been run yet.",
+                 "On the synthetic bank, `pde backtest policy --days 60 --capacity 150` plays the bank forward in "
+                 "memory and replays each contact policy (none, random, top K by PD or expected loss, the engine, "
+                 "an oracle that knows the true effects) on the same simulated customers; the last one shows here.")
+        return
+    r = b["result"]
+    st.caption(f"Run {ui.when(b['created_at'])} by {b['created_by']} on the bank at business date "
+               f"{ui.when(b['business_date'])}: {r['days']} plan days, {r['capacity']:,} contacts a day, "
+               f"{r['customers']:,} customers; PD model {r['model_version']}, uplift model "
+               f"{r['uplift_version'] or 'none (the configured rates)'}. Every policy is replayed on the same "
+               f"simulated world without contacts; scores are computed on the {r['scored_on']}.")
+    lead = r["lead_time"]
+    c = st.columns(4)
+    c[0].metric("Engine vs top K by PD", _ratio(r["engine_vs_pd_top_k"]), border=True,
+                help=r["engine_vs_pd_top_k"]["reason"] or "The engine's net benefit over ranking by PD")
+    c[1].metric("Engine vs oracle", _ratio(r["engine_vs_oracle"]), border=True,
+                help=r["engine_vs_oracle"]["reason"] or "The engine's net benefit over the oracle's")
+    c[2].metric("Misses planned ahead", ui.pct(lead["share_planned_ahead"], 0), border=True,
+                help=f"Of the {lead['misses']:,} missed instalments without contact, the share the engine planned "
+                     f"within the {r['window_days']} days before the due date")
+    c[3].metric("Median lead time", "n/a" if lead["median_days"] is None else f"{lead['median_days']:g} days",
+                border=True, help=f"Mean {lead['mean_days']} days: from the engine's first plan to the due date")
+    st.plotly_chart(net_benefit_chart(r["policies"]), key="backtest")
+    backtest_table(r["policies"])
+    with st.expander("How the backtest counts"):
+        st.markdown("\n".join(f"- {a}" for a in r["assumptions"]))
+
+
 def filters() -> iq.Filters:
     with st.container(border=True):
         c = st.columns([1.4, 1.4, 1.1, 1.2, 1.1])
@@ -227,9 +299,11 @@ def page() -> None:
         ui.empty("No intervention has been made and no contact plan drawn yet.",
                  "The nightly draws each day's plan (with its control group); interventions are created from the "
                  "**Action Center** or the **Customer Deep Dive**; what they prevent is measured here.")
+        backtest_section()
         return
     effects_section()
     control_group_panel()
+    backtest_section()
     st.markdown("#### Interventions")
     f = filters()
     if not activity(f):

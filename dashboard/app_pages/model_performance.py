@@ -1,9 +1,10 @@
 """Model Performance: champion and challengers side by side, performance before the labels arrive, drift, fairness,
-the model report, and promotion (managers and admins)."""
+the model report, promotion (managers and admins), and the uplift models' effects of contacts."""
 
 from __future__ import annotations
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import actions, charts_model, ui
@@ -194,6 +195,100 @@ def promotion(all_versions: pd.DataFrame) -> None:
                      column_config={"Promoted": st.column_config.DatetimeColumn(format="D MMM YYYY HH:mm")})
 
 
+def _uplift_figures(actions: dict) -> pd.DataFrame:
+    """One row per action: its shrinkage weight, outcomes and the held-out test's figures, learned vs prior."""
+    def q(f: dict, side: str, key: str) -> object:
+        return (f.get(side) or {}).get(key)
+
+    def at(f: dict, side: str, k: str) -> str:
+        v = ((f.get(side) or {}).get("uplift_at") or {}).get(k)
+        return ui.points(v) if isinstance(v, float) else "—"
+
+    def corr(f: dict, side: str) -> str:
+        return ui.num(((f.get("truth") or {}).get(side) or {}).get("pearson"), 2)
+
+    return pd.DataFrame([{
+        "Action": ui.label(a), "Weight of learned": ui.pct(f.get("weight"), 0),
+        "Contacted outcomes": f.get("outcomes"), "Effective outcomes": ui.num(f.get("effective_outcomes")),
+        "Qini (learned)": ui.num(q(f, "learned", "coefficient"), 4),
+        "Qini (prior)": ui.num(q(f, "prior", "coefficient"), 4),
+        "Top 10 % (learned)": at(f, "learned", "10"), "Top 10 % (prior)": at(f, "prior", "10"),
+        "Top 30 % (learned)": at(f, "learned", "30"), "Top 30 % (prior)": at(f, "prior", "30"),
+        "Corr. with true uplift (learned)": corr(f, "learned"), "(prior)": corr(f, "prior"),
+    } for a, f in actions.items()])
+
+
+def _qini_chart(f: dict, action: str) -> go.Figure | None:
+    learned, prior = (f.get("learned") or {}).get("curve"), (f.get("prior") or {}).get("curve")
+    if not learned or not prior:
+        return None
+    share = [100 * x for x, _ in learned]
+    end = learned[-1][1]  # every ranking reaches the same point when everybody is contacted
+    fig = go.Figure()
+    fig.add_scatter(x=share, y=[100 * y for _, y in learned], name="Learned", mode="lines")
+    fig.add_scatter(x=share, y=[100 * y for _, y in prior], name="Configured rates", mode="lines")
+    fig.add_scatter(x=[0, 100], y=[0, 100 * end], name="Random", mode="lines", line={"dash": "dot"})
+    return ui.style(fig, f"Qini curve · {ui.label(action)}", "Share of customers contacted, best first (%)",
+                    "Misses prevented per 100 contacted")
+
+
+def uplift_models() -> None:
+    st.markdown("#### Effects of contacts (uplift model)")
+    versions = mdq.uplift_versions()
+    if versions.empty:
+        ui.empty("No uplift model has been trained yet: the plan uses each action's configured success rate.",
+                 "`pde train --effects` (and the nightly, once enough contact outcomes have settled) learns which "
+                 "contact prevents a miss for whom, from the contacted and the held-out customers.")
+        return
+    st.dataframe(pd.DataFrame({
+        "Version": versions["version"], "Status": versions["status"], "Trained": versions["created_at"],
+        "Outcomes learned from": versions["outcomes"],
+        "Plan dates": [f"{a} – {b}" for a, b in zip(versions["trained_from"], versions["trained_until"], strict=True)],
+        "PD model": versions["pd_model_version"], "By": versions["trained_by"]}), hide_index=True,
+        height=ui.rows_height(len(versions)),
+        column_config={"Trained": st.column_config.DatetimeColumn(format="D MMM YYYY HH:mm")})
+    label = {r.version: f"{r.version} · {r.status}" for r in versions.itertuples()}
+    version = st.selectbox("Uplift model", list(label), format_func=label.get, key="uplift_version")
+    metrics = versions.set_index("version").loc[version, "metrics"]
+    actions, test = metrics.get("actions") or {}, metrics.get("test") or {}
+    st.dataframe(_uplift_figures(actions), hide_index=True, height=ui.rows_height(len(actions)))
+    st.caption(f"Tested on {test.get('rows', 0):,} plan outcomes it did not learn from ({test.get('from', '—')} to "
+               f"{test.get('until', '—')}). Weight of learned: how far each action's estimate has moved from its "
+               "configured success rate, growing with its outcomes. Qini: misses prevented by contacting the customers "
+               "the model ranks first, above a random order (0); Top k %: the held-out minus the contacted miss rate "
+               "among them, in points. On the synthetic bank, the correlation with the generator's true uplift.")
+    charts = [(a, fig) for a, f in actions.items() if (fig := _qini_chart(f, a)) is not None]
+    for col, (a, fig) in zip(st.columns(min(len(charts), 3) or 1), charts[:3], strict=False):
+        col.plotly_chart(fig, key=f"qini-{a}")
+    uplift_promotion(versions)
+
+
+def uplift_promotion(versions: pd.DataFrame) -> None:
+    user = actions.current_user()
+    challengers = versions[versions["status"] == "challenger"]["version"].tolist()
+    if not allowed(user, "promote_model"):
+        st.caption(":material/lock: Only managers and admins can promote an uplift challenger to champion.")
+    elif challengers:
+        c1, c2, c3 = st.columns([1.2, 1.6, 1])
+        version = c1.selectbox("Uplift challenger", challengers)
+        sure = c2.checkbox("I have compared its Qini with the champion's", key="uplift_sure",
+                           help="Tonight's plan estimates every contact's effect with the champion.")
+        if c3.button("Promote uplift model", type="primary", disabled=not sure, icon=":material/workspace_premium:"):
+            def write(conn):
+                from predelinquency.model.uplift.registry import promote_uplift  # loads the model stack: only now
+
+                current = authorise(conn, user, "promote_model")  # enforced here, not only by hiding the button
+                return promote_uplift(conn, version, current.username)
+            actions.perform(write, lambda r: f"Uplift model {r['version']} is now the champion (previous: "
+                                             f"{r['previous_champion'] or 'none'}). Tonight's plan uses it.")
+    hist = mdq.uplift_promotions()
+    if not hist.empty:
+        st.dataframe(pd.DataFrame({"Promoted": hist["promoted_at"], "Uplift model": hist["version"],
+                                   "Previous champion": hist["previous_champion"].fillna("—"),
+                                   "By": hist["promoted_by"]}), hide_index=True,
+                     column_config={"Promoted": st.column_config.DatetimeColumn(format="D MMM YYYY HH:mm")})
+
+
 @ui.guarded
 def page() -> None:
     versions = mdq.versions(include_retired=True)
@@ -217,6 +312,7 @@ def page() -> None:
     fairness(versions)
     model_report(picked)
     promotion(versions)
+    uplift_models()
 
 
 page()

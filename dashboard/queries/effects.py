@@ -1,4 +1,5 @@
-"""Interventions Tracker reads of the closed loop: measured effects (loop.effects) and the control group's size."""
+"""Interventions Tracker reads of the closed loop: measured effects (loop.effects), the control group's size and
+the last policy backtest (loop.backtest)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard.queries.core import TTL_SHORT, engine, settings
+from predelinquency.loop.backtest.run import last_backtest as read_last_backtest
 from predelinquency.loop.effects import measure_effects
 from predelinquency.operations.accounts import User
 from predelinquency.operations.holdout import holdout_summary
@@ -25,3 +27,10 @@ def control_group(user: User) -> dict[str, Any]:
     on the same page)."""
     with engine().connect() as conn:
         return holdout_summary(conn, user, settings())
+
+
+@st.cache_data(ttl=TTL_SHORT, show_spinner=False)
+def last_backtest() -> dict[str, Any] | None:
+    """The latest `pde backtest policy` run: when, by whom, on what, and its figures per policy; None when none."""
+    with engine().connect() as conn:
+        return read_last_backtest(conn)

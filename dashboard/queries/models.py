@@ -1,5 +1,5 @@
 """Model Performance reads: registered model versions with their evaluation metrics (curves included), the model
-report."""
+report, the uplift model versions."""
 
 from __future__ import annotations
 
@@ -41,6 +41,25 @@ def versions(include_retired: bool = False, limit: int = 12) -> pd.DataFrame:
 def promotions(limit: int = 20) -> pd.DataFrame:
     """Champion changes, newest first: version, previous champion, who and when."""
     return frame("SELECT version, previous_champion, promoted_by, promoted_at FROM model_promotions "
+                 "ORDER BY promoted_at DESC LIMIT :n", n=limit)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def uplift_versions(limit: int = 12) -> pd.DataFrame:
+    """Uplift model versions (champion, challengers, retired): version, status, created, trainer, outcomes learned
+    from, their plan dates, the PD model of the offsets, and the evaluation metrics JSON as a dict."""
+    df = frame(f"""
+        SELECT version, status, created_at, trained_by, outcomes, trained_from, trained_until, pd_model_version,
+               metrics FROM uplift_versions ORDER BY {_ORDER} LIMIT :n""", n=limit)
+    if not df.empty:
+        df["metrics"] = df["metrics"].map(_json)
+    return df
+
+
+@st.cache_data(ttl=TTL, show_spinner=False)
+def uplift_promotions(limit: int = 20) -> pd.DataFrame:
+    """Uplift champion changes, newest first: version, previous champion, who and when."""
+    return frame("SELECT version, previous_champion, promoted_by, promoted_at FROM uplift_promotions "
                  "ORDER BY promoted_at DESC LIMIT :n", n=limit)
 
 

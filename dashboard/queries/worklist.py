@@ -13,8 +13,9 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import text
 
-from dashboard.queries.core import MAX_ROWS, TTL_SHORT, engine, frame, row
+from dashboard.queries.core import MAX_ROWS, TTL_SHORT, engine, frame, row, settings
 from predelinquency.db.calendar import business_date
+from predelinquency.model.uplift.registry import load_uplift
 from predelinquency.scoring.plan import HOLDOUT, QUEUE_ORDER, todays_contacts
 
 UNASSIGNED = "(unassigned)"
@@ -47,15 +48,18 @@ def queue_summary(as_of: date, version: str, show_snoozed: bool, window: int) ->
 @st.cache_data(ttl=TTL_SHORT, show_spinner=False)
 def todays_plan(capacity: int) -> dict:
     """The nightly's plan for the business date (contact_plan, contacted arm, by rank): {business_date,
-    capacity, planned, made_today, ids}; ids are the planned customers nobody has contacted yet today."""
+    capacity, planned, made_today, ids, rows}; ids are the planned customers nobody has contacted yet today, in
+    plan order (highest expected net benefit first); rows: customer_id -> the plan row (action, channel, expected
+    benefit, assignment, why in plain words)."""
+    config = settings()
     with engine().connect() as conn:
         today = business_date(conn)
-        plan = todays_contacts(conn, today)
+        plan = todays_contacts(conn, today, load_uplift(config, conn), config.costs.lgd)
         made = conn.execute(text("SELECT count(*) FROM interventions WHERE business_date = :d "
                                  "AND status <> 'cancelled'"), {"d": today}).scalar_one()
     left = tuple(int(r["customer_id"]) for r in plan if not r["intervened_today"])
     return {"business_date": today, "capacity": capacity, "planned": len(plan), "made_today": int(made),
-            "ids": left}
+            "ids": left, "rows": {int(r["customer_id"]): r for r in plan}}
 
 
 @st.cache_data(ttl=TTL_SHORT, show_spinner=False)
@@ -63,13 +67,17 @@ def worklist(as_of: date, version: str, urgencies: tuple[int, ...], tiers: tuple
              segments: tuple[str, ...], officer: str | None, statuses: tuple[str, ...], show_snoozed: bool,
              cooldown_days: int, window: int, only: tuple[int, ...] | None = None, limit: int = 500) -> pd.DataFrame:
     """The queue, most urgent and most worthwhile first, with owner, last intervention, cool-down and snooze;
-    column total_rows holds how many rows match before the limit. only: just these customers."""
+    column total_rows holds how many rows match before the limit. only: just these customers (today's plan), in
+    that order, urgency 4 included (the plan ranks by expected benefit, not urgency)."""
     where = ["rs.as_of = :as_of", "rs.model_version = :v", "rs.urgency = ANY(:urg)", f"NOT {_HELD_OUT}"]
     params: dict = {"as_of": as_of, "v": version, "urg": list(urgencies), "cool": cooldown_days,
                     "window": window, "limit": min(limit, MAX_ROWS)}
+    order = QUEUE_ORDER
     if only is not None:
         where.append("rs.customer_id = ANY(:only)")
         params["only"] = list(only)
+        params["urg"].append(4)
+        order = "array_position(CAST(:only AS bigint[]), rs.customer_id)"
     if tiers:
         where.append("rs.tier = ANY(:tiers)")
         params["tiers"] = list(tiers)
@@ -107,7 +115,7 @@ def worklist(as_of: date, version: str, urgencies: tuple[int, ...], tiers: tuple
         LEFT JOIN LATERAL (SELECT max(until) AS until FROM customer_snoozes s
                            WHERE s.customer_id = rs.customer_id AND s.until >= pde_business_date()) sn ON true
         WHERE {' AND '.join(where)}
-        ORDER BY {QUEUE_ORDER}
+        ORDER BY {order}
         LIMIT :limit""", **params)
 
 

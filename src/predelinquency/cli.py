@@ -80,6 +80,10 @@ def db_init(as_json: JsonOpt = False) -> None:
          + (f"; password set for {', '.join(roles)}" if roles else ""))
 
 
+def _mib(n: int | None) -> str:
+    return "-" if n is None else f"{n / 2**20:,.1f}"
+
+
 @db_app.command("status")
 def db_status(as_json: JsonOpt = False) -> None:
     """Which database is in use, its version, TimescaleDB, the role the application connects as, and row counts."""
@@ -94,7 +98,11 @@ def db_status(as_json: JsonOpt = False) -> None:
     lines = [
         f"database:     {status['database']}",
         f"server:       PostgreSQL {status['server_version']}",
-        f"timescaledb:  {'active' if status['timescaledb'] else 'not available (native partitioning)'}",
+        f"timescaledb:  {status['timescaledb_state']}",
+        *(f"  {h['name']:<16}{h['chunks']:>5} chunks, {h['compressed_chunks']:>5} compressed"
+          + (f", {_mib(h['before_compression_bytes'])} -> {_mib(h['after_compression_bytes'])} MiB compressed"
+             if h["before_compression_bytes"] else f", {_mib(h['total_bytes'])} MiB")
+          for h in status["hypertables"]),
         f"role:         {status['role']['name']}"
         + ("  (a SUPERUSER: it can bypass the audit log's protections)" if status["role"]["superuser"] else ""),
         f"migrations:   {', '.join(status['migrations']) or 'none (run pde db init)'}",
@@ -241,6 +249,31 @@ def _train_behavioural(as_json: bool) -> None:
          f"top 5%: precision {m['precision_top5']:.3f}, recall {m['recall_top5']:.3f}")
 
 
+def _train_effects(as_json: bool) -> None:
+    """`pde train --effects`: the uplift model from settled contact-plan outcomes, evaluated on the newest dates."""
+    from predelinquency.model.uplift.train import train_effects
+
+    r = train_effects(_engine("jobs"), get_settings(), cli_actor())
+    # the Qini curves are for the dashboard (stored with the version); the JSON keeps to figures
+    actions = {a: {k: ({n: v for n, v in f[k].items() if n != "curve"} if k in ("learned", "prior") else f[k])
+                   for k in f} for a, f in r["metrics"]["actions"].items()}
+    out = {k: r[k] for k in ("version", "status", "artifact_path", "run_id", "pd_model_version", "outcomes")}
+    out["metrics"] = {**r["metrics"], "actions": actions}
+
+    def line(a: str, f: dict) -> str:
+        qini = (f"Qini {f['learned']['coefficient']:+.4f} (prior {f['prior']['coefficient']:+.4f})"
+                if "learned" in f else "no test outcomes")
+        truth = f.get("truth") or {}
+        corr = (f"; correlation with the true uplift {truth['learned']['pearson']} (prior {truth['prior']['pearson']})"
+                if truth.get("rows") else "")
+        return f"  {a:<22} weight {f['weight']:.2f} from {f['outcomes']} contacted outcomes · {qini}{corr}"
+
+    test = r["metrics"]["test"]
+    emit(out, as_json, f"uplift model {r['version']} registered as {r['status']}, learned from {r['outcomes']} "
+                       f"outcomes, tested on {test['rows']} ({test['from']} .. {test['until']})\n"
+                       + "\n".join(line(a, f) for a, f in r["metrics"]["actions"].items()))
+
+
 @app.command("train")
 def train(
     data: Annotated[Path | None, typer.Option("--data", help="CSV or Parquet table to train on")] = None,
@@ -250,9 +283,17 @@ def train(
     attributes: Annotated[str | None, typer.Option(
         "--attributes", help="sensitive-attribute columns (comma-separated), kept out of the model and used only "
                              "for the fairness figures (governance.sensitive_attributes)")] = None,
+    effects: Annotated[bool, typer.Option(
+        "--effects", help="the uplift model: what each contact prevents for whom, from settled plan outcomes")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Train and register a model: the behavioural model on the database, or a bank's own table with --data."""
+    """Train and register a model: the behavioural model on the database, a bank's own table with --data, or the
+    effects of contacts (uplift model) with --effects."""
+    if effects:
+        if data is not None:
+            raise PdeError("--effects learns from the contact plan's outcomes in the database: it takes no --data")
+        _train_effects(as_json)
+        return
     if data is None:
         _train_behavioural(as_json)
         return
@@ -297,32 +338,41 @@ def predict(
 
 @model_app.command("list")
 def model_list(as_json: JsonOpt = False) -> None:
-    """Every model version, newest first: created, kind, status, holdout AUC."""
+    """Every model version, newest first: created, kind, status, holdout AUC; then the uplift models."""
     from predelinquency.model.registry import list_versions
+    from predelinquency.model.uplift.registry import list_uplift
 
     with _engine("app").connect() as conn:
         rows = list_versions(conn)
+        uplift = [{k: r[k] for k in ("version", "created_at", "status", "pd_model_version", "trained_from",
+                                     "trained_until", "outcomes")} for r in list_uplift(conn)]
     lines = [f"{'version':<24}{'created':<18}{'kind':<13}{'status':<12}oot_auc"] + [
         f"{r['version']:<24}{r['created_at']:%Y-%m-%d %H:%M}  {r['kind']:<13}{r['status']:<12}"
         f"{'' if r['oot_auc'] is None else format(r['oot_auc'], '.4f')}" for r in rows]
-    emit({"models": rows}, as_json, "\n".join(lines) if rows else "no models yet: pde train")
+    if uplift:
+        lines += ["", f"{'uplift model':<24}{'created':<18}{'status':<12}{'outcomes':<10}plan dates learned from"] + [
+            f"{r['version']:<24}{r['created_at']:%Y-%m-%d %H:%M}  {r['status']:<12}{r['outcomes']:<10}"
+            f"{r['trained_from'] or ''} .. {r['trained_until'] or ''}" for r in uplift]
+    emit({"models": rows, "uplift": uplift}, as_json, "\n".join(lines) if rows else "no models yet: pde train")
 
 
 @model_app.command("promote")
 def model_promote(version: Annotated[str, typer.Argument(help="the version to make champion")],
                   as_json: JsonOpt = False) -> None:
-    """Make a version the champion; the current champion becomes a challenger (promote it back to undo)."""
+    """Make a version (a PD or an uplift model) the champion; the current champion of its kind becomes a challenger
+    (promote it back to undo)."""
     from predelinquency.model.registry import promote
+    from predelinquency.model.uplift.registry import is_uplift_version, promote_uplift
 
     with _engine("app").begin() as conn:
-        result = promote(conn, version, cli_actor())
+        result = (promote_uplift if is_uplift_version(conn, version) else promote)(conn, version, cli_actor())
     human = (f"{version} is already the champion" if not result["changed"] else
              f"{version} is now the champion (was {result['previous_champion'] or 'none'})")
     emit(result, as_json, human)
 
 
 # --- nightly scoring (predelinquency.scoring) -------------------------------------------------------
-def _nightly_once(as_of: str | None, as_json: bool) -> None:
+def _nightly_once(as_of: str | None, as_json: bool, cluster: str | None = None) -> None:
     from datetime import date
 
     from predelinquency.scoring.nightly import run_nightly
@@ -331,18 +381,35 @@ def _nightly_once(as_of: str | None, as_json: bool) -> None:
         day = date.fromisoformat(as_of) if as_of else None
     except ValueError:
         raise PdeError(f"--as-of must be a date like 2026-11-01, got {as_of!r}") from None
-    r = run_nightly(_engine("jobs"), get_settings(), cli_actor(), day)
+    r = run_nightly(_engine("jobs"), get_settings(), cli_actor(), day, cluster=cluster)
+    effects = _effects_after_nightly()
     psi = r.psi or {}
     out = {"run_id": r.run_id, "as_of": str(r.as_of), "model_version": r.model_version, "rows": r.rows,
            "shards": r.shards, "rollup_days": r.rollup_days, "tiers": r.tiers,
-           "psi": {k: v for k, v in psi.items() if k != "features"}, "stages": r.stages}
+           "psi": {k: v for k, v in psi.items() if k != "features"}, "stages": r.stages, "effects": effects}
     tiers = " · ".join(f"{t} {r.tiers.get(t, 0):,}" for t in ("Low", "Medium", "High", "Critical"))
     seconds = sum(s.get("seconds", 0) for s in r.stages)
+    trained = effects.get("trained")
+    effects_line = (f"\n  uplift model {trained['version']} trained as {trained['status']} ({effects['reason']})"
+                    if trained else f"\n  uplift challenger not trained: {effects['error']}" if "error" in effects
+                    else "")
     emit(out, as_json,
          f"scored {r.rows:,} customers at {r.as_of} with {r.model_version} in {seconds:.1f} s "
          f"({r.shards} shards, run {r.run_id})\n  {tiers}\n"
          f"  score PSI {psi.get('score', float('nan')):.3f} ({psi.get('score_band', 'n/a')}); "
-         f"features in the retrain band: {len(psi.get('retrain', []))}")
+         f"features in the retrain band: {len(psi.get('retrain', []))}{effects_line}")
+
+
+def _effects_after_nightly() -> dict[str, Any]:
+    """The automatic uplift challenger, after the nightly committed, in its own transaction: a failure is logged
+    and reported, never the nightly's failure."""
+    from predelinquency.model.uplift.train import train_effects_if_due
+
+    try:
+        return train_effects_if_due(_engine("jobs"), get_settings(), "system:nightly")
+    except Exception as exc:  # the scores are committed: whatever went wrong here must not undo or hide them
+        logging.getLogger(__name__).exception("the automatic uplift challenger failed")
+        return {"due": True, "trained": None, "error": f"{type(exc).__name__}: {exc}"}
 
 
 @app.command("nightly")
@@ -351,17 +418,20 @@ def nightly(
     = None,
     schedule: Annotated[bool, typer.Option("--schedule", help="stay running; score daily at nightly.schedule_time")]
     = False,
+    cluster: Annotated[str | None, typer.Option(
+        "--cluster", help="run the shards on Dask: local:N (N worker processes for this run) or tcp://HOST:PORT "
+                          "(a running scheduler); default nightly.cluster, else in this process")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Score every active customer with the champion model into risk_scores."""
     if not schedule:
-        _nightly_once(as_of, as_json)
+        _nightly_once(as_of, as_json, cluster)
         return
     if as_of:
         raise PdeError("--as-of and --schedule do not go together: a scheduled run always scores the latest data")
     from predelinquency.scoring.schedule import run_forever
 
-    run_forever(get_settings().nightly.schedule_time, lambda: _nightly_once(None, as_json))
+    run_forever(get_settings().nightly.schedule_time, lambda: _nightly_once(None, as_json, cluster))
 
 
 # --- synthetic data (predelinquency.simulate) -------------------------------------------------------
@@ -486,6 +556,50 @@ def _effects_text(r: dict) -> str:
     nm = r["not_measured"]
     lines.append(f"  not measured: {nm['awaiting_outcome']:,} awaiting their outcome, {nm['contacts_outside_plan']:,} "
                  f"contacts outside the plan, {nm['released_from_holdout']:,} released from the holdout")
+    return "\n".join(lines)
+
+
+backtest_app = typer.Typer(help="Backtests on the synthetic bank: contact policies", no_args_is_help=True)
+app.add_typer(backtest_app, name="backtest")
+
+
+@backtest_app.command("policy")
+def backtest_policy_cmd(
+    days: Annotated[int, typer.Option("--days", help="plan days to play forward from the business date")] = 60,
+    capacity: Annotated[int, typer.Option("--capacity", help="contacts a day under every policy")] = 150,
+    uplift: Annotated[str | None, typer.Option("--uplift", help="uplift model version (default: the champion, "
+                                                "or the configured rates when there is none)")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Replay contact policies (none, random, top K by PD or expected loss, the engine, an oracle) on the synthetic
+    bank played forward in memory; nothing is written to the bank, the result is kept for the pages."""
+    from predelinquency.loop.backtest.run import backtest_policy, validate
+
+    validate(days, capacity)
+    with _progress_bar("backtesting") as progress:
+        r = backtest_policy(_engine("jobs"), get_settings(), days, capacity, uplift, actor=cli_actor(),
+                            progress=progress)
+    emit(r, as_json, _backtest_text(r))
+
+
+def _backtest_text(r: dict) -> str:
+    def ratio(x: dict) -> str:
+        gain = f"engine {x['net_benefit_gain']:+,.0f}"
+        return f"n/a, {gain} ({x['reason']})" if x["net_benefit"] is None else f"{x['net_benefit']:.2f}× ({gain})"
+
+    lines = [f"policy backtest {r['backtest_id']}: {r['days']} plan days from {r['first_day']}, {r['capacity']} "
+             f"contacts a day, {r['customers']:,} customers (scored on the {r['scored_on']})",
+             f"  {'policy':<10} {'contacts':>9} {'missed':>7} {'prevented':>9} {'per 100':>8} {'net benefit':>13} "
+             f"{'expected':>13}"]
+    for name, p in r["policies"].items():
+        per100 = "n/a" if p["prevented_per_100_contacts"] is None else f"{p['prevented_per_100_contacts']:.1f}"
+        lines.append(f"  {name:<10} {p['contacts']:>9,} {p['missed']:>7,} {p['prevented_defaults']:>9,} {per100:>8} "
+                     f"{p['net_benefit']:>13,.0f} {p['expected_net_benefit']:>13,.0f}")
+    lead = r["lead_time"]
+    ahead = "n/a" if lead["share_planned_ahead"] is None else f"{lead['share_planned_ahead']:.0%}"
+    lines += [f"  engine vs pd_top_k: {ratio(r['engine_vs_pd_top_k'])}",
+              f"  engine vs oracle: {ratio(r['engine_vs_oracle'])}",
+              f"  lead time: {ahead} of {lead['misses']:,} misses planned ahead, median {lead['median_days']} days"]
     return "\n".join(lines)
 
 

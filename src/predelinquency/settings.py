@@ -199,6 +199,21 @@ class Operations(_Section):
         if problems:
             raise ValueError("; ".join(problems))
         return v
+    # a random share of the plan's contacted get a random configured action instead of the best one, so every
+    # action's effect is learned across the book, not only where the current policy sends it (0: never)
+    exploration_share: float = Field(0.15, ge=0.0, le=1.0)
+    # most contacts a day per channel (a channel not named: only the daily capacity limits it)
+    channel_capacity: dict[str, int] = {}
+
+    @field_validator("channel_capacity")
+    @classmethod
+    def _capacity_channels(cls, v: dict[str, int]) -> dict[str, int]:
+        bad = sorted(set(v) - set(CONTACT_CHANNELS))
+        if bad:
+            raise ValueError(f"unknown channel {', '.join(bad)} (channels: {', '.join(CONTACT_CHANNELS)})")
+        if any(n < 0 for n in v.values()):
+            raise ValueError(f"capacities must be 0 or more, got {v}")
+        return v
     sla_hours: dict[str, int] = {"Critical": 24, "High": 72, "Medium": 168, "Low": 336}
 
     @field_validator("sla_hours")
@@ -225,6 +240,33 @@ class Auth(_Section):
 class Nightly(_Section):
     shards: int = Field(8, ge=1, le=1024)
     schedule_time: str = Field("02:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    # where the shards run: None in this process; "local:N" a Dask cluster of N worker processes for the run;
+    # "tcp://HOST:PORT" a running Dask scheduler (docker-compose runs one)
+    cluster: str | None = None
+    task_retries: int = Field(2, ge=0, le=10)   # a shard's task is retried this often before the run fails
+
+
+class Storage(_Section):
+    """The time tables on TimescaleDB (sql/014): old chunks compressed, the oldest optionally dropped."""
+
+    # transactions and daily balances stay uncompressed for the feature window plus this margin: the nightly's
+    # reads, back-dated uploads and rollup recomputes then mostly touch uncompressed chunks
+    compress_margin_days: int = Field(30, ge=0, le=3650)
+    compress_scores_after_days: int = Field(90, ge=1, le=36_500)  # risk_scores: the Deep Dive reads them compressed
+    retention_days: int | None = Field(None, ge=1)  # chunks older than this are dropped; None keeps everything
+
+    @property
+    def compress_history_after_days(self) -> int:
+        return WINDOW_DAYS + self.compress_margin_days
+
+    @model_validator(mode="after")
+    def _retention_after_compression(self) -> Storage:
+        if self.retention_days is not None and self.retention_days <= max(
+                self.compress_history_after_days, self.compress_scores_after_days):
+            raise _Broken("retention_days", f"must exceed the feature window plus compress_margin_days "
+                                            f"({self.compress_history_after_days}) and compress_scores_after_days, "
+                                            f"got {self.retention_days}")
+        return self
 
 
 class Ingest(_Section):
@@ -243,6 +285,18 @@ class Governance(_Section):
     adverse_impact_min: float = Field(0.8, gt=0, le=1)  # flagged share vs the most favoured group: the four-fifths rule
     tpr_gap_max: float = Field(0.1, gt=0, le=1)     # true-positive-rate gap to the best-served group
     auc_floor: float = Field(0.65, gt=0.5, lt=1)    # an expected or realised AUC below it raises the retrain alert
+
+
+class Uplift(_Section):
+    """Learned treatment effects (model/uplift/): how much each action lowers a customer's chance of missing."""
+
+    # the learned estimate and the actions' configured success rates weigh equally at this many effective outcomes
+    # (1 / (1/contacted + 1/held out)) of an action; fewer outcomes lean on the prior, none use it alone
+    prior_strength: int = Field(400, ge=1)
+    min_outcomes: int = Field(100, ge=1)        # an action with fewer contacted outcomes is not learned at all
+    test_share: float = Field(0.3, gt=0, lt=1)  # the newest plan dates held out to evaluate (Qini, uplift at k)
+    # the nightly trains a challenger once this many plan outcomes have settled since the champion was trained
+    retrain_new_outcomes: int = Field(2000, ge=1)
 
 
 class Settings(BaseSettings):
@@ -265,8 +319,10 @@ class Settings(BaseSettings):
     operations: Operations = Operations()
     auth: Auth = Auth()
     governance: Governance = Governance()
+    uplift: Uplift = Uplift()
     nightly: Nightly = Nightly()
     ingest: Ingest = Ingest()
+    storage: Storage = Storage()
 
     @field_validator("actions")
     @classmethod

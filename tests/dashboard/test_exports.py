@@ -110,6 +110,8 @@ def test_todays_plan_downloads_hold_what_the_plan_view_shows(users, demo, downlo
     next(t for t in at.toggle if t.label == "Today's plan only").set_value(True).run()
     screen = at.dataframe[0].value
     assert len(screen) > 0 and set(screen["Plan"]) == {"★"}
+    # each planned customer says why, in plain words
+    assert all("expected to lower this customer's chance of missing from" in w for w in screen["Why"])
     _same_rows(screen, plan_book[0], plan_csv)
     assert plan_book[2].sheetnames == ["Today's plan", MEANINGS_SHEET]
     assert not set(plan_book[0]["Customer"]) & _held_out_today(demo)
@@ -119,6 +121,7 @@ def test_todays_plan_downloads_hold_what_the_plan_view_shows(users, demo, downlo
                                  "AND business_date = pde_business_date() ORDER BY rank")).scalars().all()
     eng.dispose()
     assert set(plan_book[0]["Customer"]) == set(planned)  # nobody contacted yet today
+    assert list(screen["Customer"]) == list(planned)  # in the plan's order: highest expected net benefit first
 
 
 def test_risk_overview_downloads_the_weekly_portfolio_report(users, demo, downloads):

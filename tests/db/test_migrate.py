@@ -24,27 +24,39 @@ def test_migrate_twice_changes_nothing(fresh_db: str):
     eng.dispose()
 
 
-def test_time_tables_are_partitioned_without_timescaledb(conn: Connection):
-    assert conn.execute(text("SELECT pde_timescale_active()")).scalar() is False
+def server_has_timescaledb(conn: Connection) -> bool:
+    """What the migrations should have found: the extension's files on the server and the library preloaded."""
+    preloaded = "timescaledb" in conn.execute(text("SHOW shared_preload_libraries")).scalar_one()
+    return preloaded and bool(conn.execute(text(
+        "SELECT count(*) FROM pg_available_extensions WHERE name = 'timescaledb'")).scalar_one())
+
+
+def test_time_tables_are_hypertables_with_timescaledb_else_partitioned(conn: Connection):
+    timescale = server_has_timescaledb(conn)
+    assert conn.execute(text("SELECT pde_timescale_active()")).scalar() is timescale
     for table in ("transactions", "daily_balances", "risk_scores"):
-        assert time_table_kind(conn, table) == "partitioned"
+        assert time_table_kind(conn, table) == ("hypertable" if timescale else "partitioned")
 
 
-def test_ensure_partitions_creates_monthly_partitions(conn: Connection):
+def test_ensure_partitions_creates_monthly_partitions_unless_hypertables(conn: Connection):
     conn.execute(text("SELECT pde_ensure_partitions('daily_balances', DATE '2026-01-15', DATE '2026-03-02')"))
     names = conn.execute(text(
         "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
         "WHERE i.inhparent = 'daily_balances'::regclass ORDER BY 1")).scalars().all()
-    assert {"daily_balances_202601", "daily_balances_202602", "daily_balances_202603"} <= set(names)
+    if server_has_timescaledb(conn):
+        assert names == []  # a hypertable makes its chunks as rows arrive
+    else:
+        assert {"daily_balances_202601", "daily_balances_202602", "daily_balances_202603"} <= set(names)
     # a second call is a no-op, not an error
     conn.execute(text("SELECT pde_ensure_partitions('daily_balances', DATE '2026-01-15', DATE '2026-03-02')"))
 
 
 def test_status_reports_tables(conn: Connection):
     status = database_status(conn)
-    assert status["timescaledb"] is False
+    timescale = server_has_timescaledb(conn)
+    assert status["timescaledb"] is timescale
     assert status["row_counts"]["customers"] == 0
-    assert status["time_tables"]["risk_scores"] == "partitioned"
+    assert status["time_tables"]["risk_scores"] == ("hypertable" if timescale else "partitioned")
     # the role it connects as, and whether that is a superuser: the test server's own role is one
     assert status["role"] == {"name": conn.execute(text("SELECT current_user")).scalar(), "superuser": True}
 

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from predelinquency.db.audit import write_audit
 from predelinquency.db.engine import ROLE_NAMES, database_url
+from predelinquency.db.status import time_table_kind
 from predelinquency.model.registry import promote
 from predelinquency.model.tabular import train_file
 from predelinquency.operations import users as users_mod
@@ -133,8 +134,12 @@ def test_the_nightly_runs_as_pde_jobs(demo_db: str, demo_settings: Settings, dem
             "SELECT version FROM data_versions WHERE table_name = 'risk_scores'")).scalar_one() == bumps + 1
         assert conn.execute(text("SELECT status FROM batch_runs WHERE run_id = :r"),
                             {"r": result.run_id}).scalar_one() == "succeeded"
-        assert conn.execute(text("SELECT r.rolname FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner "
-                                 "WHERE c.relname = 'risk_scores_203101'")).scalar_one() == "postgres"
+        owner_of_partition = conn.execute(text(
+            "SELECT r.rolname FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner "
+            "WHERE c.relname = 'risk_scores_203101'")).scalar()
+        # a hypertable makes its chunks as rows arrive: pde_ensure_partitions has nothing to create there
+        hyper = time_table_kind(conn, "risk_scores") == "hypertable"
+        assert owner_of_partition == (None if hyper else "postgres")
     owner.dispose()
 
 

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 from sqlalchemy import Connection, text
 
-from predelinquency.db.rollup import refresh_daily_balances, rollup_mismatches
+from predelinquency.db.rollup import latest_data_day, refresh_daily_balances, rollup_mismatches
 from predelinquency.domain.daily import DAILY_COLUMNS, FLOWS
 from predelinquency.domain.vocabulary import TXN_CATEGORIES, TXN_CHANNELS
 from predelinquency.settings import Simulation
@@ -159,3 +159,22 @@ def test_the_nightly_rolls_up_only_the_days_after_the_rollup(conn: Connection):
     assert rows[(1, D1)]["outflow"] == 50 and rows[(2, D3)]["outflow"] == 20 and rows[(1, D2)]["balance"] == 50
     assert bring_rollup_up_to_date(conn) == (0, D3)
     assert len(_rows(conn)) == 6
+
+
+def test_the_latest_day_comes_from_the_watermark_the_rollup_keeps(conn: Connection):
+    """Found in the table once, then kept by each refresh; a back-dated refresh never moves it back."""
+    conn.execute(text("SELECT pde_ensure_partitions('transactions', :lo, :hi)"), {"lo": D1, "hi": D3})
+    conn.execute(text("SELECT pde_ensure_partitions('daily_balances', :lo, :hi)"), {"lo": D1, "hi": D3})
+    _customers(conn)
+    _txn(conn, 1, "2026-03-01 09:00:00+00", -50, "groceries", "card")
+    assert latest_data_day(conn) is None  # no data: nothing kept
+    assert conn.execute(text("SELECT count(*) FROM rollup_watermark")).scalar_one() == 0
+    refresh_daily_balances(conn, D1, D2)
+    assert conn.execute(text("SELECT count(*) FROM rollup_watermark")).scalar_one() == 0  # not kept yet
+    assert latest_data_day(conn) == D2  # found in the table once ...
+    conn.execute(text("DELETE FROM daily_balances WHERE day = :d"), {"d": D2})
+    assert latest_data_day(conn) == D2  # ... then read from the watermark, not the table
+    refresh_daily_balances(conn, D1, D3)
+    assert latest_data_day(conn) == D3
+    refresh_daily_balances(conn, D1, D1)  # back-dated: the newest day stays
+    assert latest_data_day(conn) == D3

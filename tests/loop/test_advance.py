@@ -21,21 +21,18 @@ from predelinquency.loop.effects import measure_effects
 from predelinquency.model.registry import clear_cache
 from predelinquency.settings import Settings
 from tests.conftest import fast_training
-from tests.support.bank import DemoBank
+from tests.support.bank import ADVANCE_DAYS as DAYS
+from tests.support.bank import AdvancedBank, DemoBank
 from tests.support.db import cloned_database
-
-DAYS = 60
 
 
 @pytest.fixture(scope="module")
-def advanced(pg_server_url: str, demo_bank: DemoBank) -> Iterator[tuple[Engine, Settings, dict]]:
-    with cloned_database(pg_server_url, demo_bank.template) as url:
-        settings = fast_training(Settings(data_dir=demo_bank.data_dir, database_url=url))
-        # a larger control group than the default 10 %: the test bank is small and the intervals need outcomes
-        settings.operations = settings.operations.model_copy(update={"holdout_share": 0.3})
+def advanced(pg_server_url: str, advanced_bank: AdvancedBank) -> Iterator[tuple[Engine, Settings, dict]]:
+    with cloned_database(pg_server_url, advanced_bank.template) as url:
+        settings = fast_training(Settings(data_dir=advanced_bank.data_dir, database_url=url))
+        settings.operations = settings.operations.model_copy(update={"holdout_share": advanced_bank.holdout_share})
         engine = create_engine(url)
-        result = advance_bank(engine, settings, DAYS, nightly="every", work_plan=True, actor="system:test")
-        yield engine, settings, result
+        yield engine, settings, advanced_bank.result
         engine.dispose()
 
 

@@ -16,6 +16,7 @@ from predelinquency.features import registry
 from predelinquency.scoring import nightly
 from predelinquency.scoring.nightly import run_nightly
 from predelinquency.scoring.policy import tier_rank
+from predelinquency.scoring.shard import shard_customer_ids
 from predelinquency.settings import Settings
 from tests.support.features import features_at
 
@@ -111,10 +112,24 @@ def test_reasons_name_registered_features_with_the_customers_own_values(eng, dem
     assert seen >= 40
 
 
+def plan_rows(eng: Engine, day) -> list[tuple]:
+    with eng.connect() as c:
+        return [tuple(r) for r in c.execute(text(
+            "SELECT customer_id, arm, rank, recommended_action, channel, assignment, expected_benefit, uplift, "
+            "action_cost, uplift_version, policy_version, run_id FROM contact_plan WHERE business_date = :d "
+            "ORDER BY rank"), {"d": day})]
+
+
 def test_rerun_replaces_the_run_atomically(eng, demo_bank, demo_settings: Settings):
     before = scores(eng)
+    plan = plan_rows(eng, demo_bank.as_of)
     again = run_nightly(eng, demo_settings, "system:test", demo_bank.as_of)
     after = scores(eng)
+    # the day's plan stays as drawn (officers may be working it): same customers, arms, actions and channels
+    assert plan and plan_rows(eng, demo_bank.as_of) == plan and again.plan["contacted"] == sum(
+        r[1] == "contact" for r in plan)
+    assert after["recommended_action"].to_list() == before["recommended_action"].to_list()
+    np.testing.assert_allclose(after["uplift"].to_numpy(), before["uplift"].to_numpy(), rtol=1e-9)
     assert again.rows == before.height == after.height
     assert set(after["batch_run_id"]) == {again.run_id} != set(before["batch_run_id"])
     np.testing.assert_allclose(after["pd"].to_numpy(), before["pd"].to_numpy(), rtol=1e-9)
@@ -122,6 +137,7 @@ def test_rerun_replaces_the_run_atomically(eng, demo_bank, demo_settings: Settin
         run = c.execute(text("SELECT status, stages, metrics FROM batch_runs WHERE run_id = :r"),
                         {"r": again.run_id}).one()
     assert run.status == "succeeded" and run.metrics["rows"] == after.height
+    assert "uplift_version" in run.metrics and run.metrics["uplift_version"] is None  # the configured prior
     stages = {st["name"]: st for st in run.stages}
     assert {"rollup", "replace_previous_run", "score_shards", "drift"} <= set(stages)
     assert stages["replace_previous_run"]["rows"] == before.height and stages["score_shards"]["rows"] == after.height
@@ -131,7 +147,7 @@ def test_rerun_replaces_the_run_atomically(eng, demo_bank, demo_settings: Settin
 def test_a_failing_shard_leaves_the_previous_scores_untouched(eng, demo_bank, demo_settings, monkeypatch):
     before = scores(eng)
     demo_settings.nightly = demo_settings.nightly.model_copy(update={"shards": 3})
-    real = nightly._score_shard
+    real = nightly.score_shard
 
     calls = []
 
@@ -141,7 +157,7 @@ def test_a_failing_shard_leaves_the_previous_scores_untouched(eng, demo_bank, de
             raise RuntimeError("disk full while writing shard 1")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(nightly, "_score_shard", fail_on_the_second)
+    monkeypatch.setattr(nightly, "score_shard", fail_on_the_second)
     with pytest.raises(RuntimeError, match="disk full"):
         run_nightly(eng, demo_settings, "system:test", demo_bank.as_of)
     after = scores(eng)
@@ -156,12 +172,12 @@ def test_shards_are_equal_ranges_that_partition_the_active_customers(eng, demo_b
     with eng.connect() as c:  # some customers inactive, in this transaction only
         c.execute(text("UPDATE customers SET is_active = false WHERE customer_id % 7 = 3"))
         active = c.execute(text("SELECT customer_id FROM customers WHERE is_active ORDER BY 1")).scalars().all()
-        parts = [nightly.shard_customer_ids(c, b).tolist() for b in nightly.shard_bounds(c, 4)]
+        parts = [shard_customer_ids(c, b).tolist() for b in nightly.shard_bounds(c, 4)]
         # contiguous runs of the sorted active ids (a shard reads one index range), as equal as can be
         assert [i for p in parts for i in p] == active
         assert max(map(len, parts)) - min(map(len, parts)) <= 1
         # more shards than active customers: one shard per customer, none empty
-        assert [len(nightly.shard_customer_ids(c, b)) for b in nightly.shard_bounds(c, 10 ** 6)] == [1] * len(active)
+        assert [len(shard_customer_ids(c, b)) for b in nightly.shard_bounds(c, 10 ** 6)] == [1] * len(active)
         c.rollback()
     with eng.connect() as c:
         active = c.execute(text("SELECT count(*) FROM customers WHERE is_active")).scalar_one()

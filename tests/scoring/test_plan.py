@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, timedelta
+from typing import Any
 
-import numpy as np
+import pytest
 from sqlalchemy import Connection, text
 
-from predelinquency.scoring.plan import build_plan, draw_holdout, existing_plan
+from predelinquency.model.uplift.model import prior_model
+from predelinquency.scoring.plan import build_plan, existing_plan, policy_version, todays_contacts
 from predelinquency.settings import Settings
 from tests.support.bank import DemoBank
 
@@ -18,24 +20,42 @@ def _plan(conn: Connection, day: date) -> dict[int, str]:
                              {"d": day}).all())
 
 
+def _rows(conn: Connection, day: date) -> list[dict[str, Any]]:
+    return [dict(r) for r in conn.execute(text(
+        "SELECT p.*, rs.recommended_action AS best, rs.expected_benefit AS best_benefit, rs.urgency "
+        "FROM contact_plan p JOIN risk_scores rs ON rs.customer_id = p.customer_id AND rs.as_of = p.business_date "
+        "AND rs.model_version = p.model_version WHERE p.business_date = :d ORDER BY p.rank"), {"d": day}).mappings()]
+
+
+def _settings(**operations: Any) -> Settings:
+    settings = Settings()
+    settings.operations = settings.operations.model_copy(update=operations)
+    return settings
+
+
 def _rebuild(conn: Connection, settings: Settings, day: date, version: str) -> dict[int, str]:
     conn.execute(text("DELETE FROM contact_plan WHERE business_date = :d"), {"d": day})
-    build_plan(conn, settings, day, version, None)
+    build_plan(conn, settings, day, version, None, prior_model(settings))
     return _plan(conn, day)
 
 
-def test_the_nightly_draws_todays_plan_from_the_queue(demo_conn: Connection, demo_bank: DemoBank):
-    plan = _plan(demo_conn, demo_bank.as_of)
+def test_the_nightly_draws_todays_plan_by_expected_benefit(demo_conn: Connection, demo_bank: DemoBank):
+    rows = _rows(demo_conn, demo_bank.as_of)
     summary = existing_plan(demo_conn, demo_bank.as_of)
-    assert plan and summary is not None
-    assert summary.contacted == sum(a == "contact" for a in plan.values())
-    # every planned customer is in the work queue with an action worth taking
-    bad = demo_conn.execute(text(
-        "SELECT count(*) FROM contact_plan p JOIN risk_scores rs ON rs.customer_id = p.customer_id "
-        "AND rs.as_of = p.business_date AND rs.model_version = p.model_version "
-        "WHERE p.business_date = :d AND (rs.urgency > 3 OR rs.recommended_action = 'none' "
-        "OR rs.recommended_action <> p.recommended_action OR rs.tier <> p.tier)"), {"d": demo_bank.as_of}).scalar_one()
-    assert bad == 0
+    assert rows and summary is not None
+    assert summary.contacted == sum(r["arm"] == "contact" for r in rows) == Settings().operations.daily_contact_capacity
+    assert summary.policy_version == policy_version(Settings()) and summary.policy_version.startswith("config-rates-")
+    # every planned customer has an action worth its cost; the plan ranks by it, whatever the urgency
+    assert all(r["best"] != "none" and r["best_benefit"] > 0 for r in rows)
+    assert [r["best_benefit"] for r in rows] == sorted((r["best_benefit"] for r in rows), reverse=True)
+    assert {r["urgency"] for r in rows} - {1, 2, 3}, "the plan reaches beyond the urgent queue"
+    channels = Settings().operations.action_channels
+    for r in rows:
+        assert r["channel"] == channels[r["recommended_action"]][0]
+        assert r["uplift_version"] is None and r["uplift"] > 0 and r["action_cost"] > 0
+        if r["assignment"] == "policy":  # no channel is capped: the policy row takes the best action
+            assert r["recommended_action"] == r["best"] and r["expected_benefit"] == pytest.approx(r["best_benefit"])
+    assert any(r["assignment"] == "explore" for r in rows)
     # the nightly for the current business date moved the business date to it
     assert demo_conn.execute(text("SELECT pde_business_date()")).scalar_one() == demo_bank.as_of
     # a backfill draws no plan
@@ -43,48 +63,59 @@ def test_the_nightly_draws_todays_plan_from_the_queue(demo_conn: Connection, dem
 
 
 def test_capacity_counts_only_the_contacted(demo_conn: Connection, demo_bank: DemoBank):
-    settings = Settings()
-    settings.operations = settings.operations.model_copy(update={"daily_contact_capacity": 40,
-                                                                 "holdout_share": 0.25})
+    settings = _settings(daily_contact_capacity=40, holdout_share=0.25)
     plan = _rebuild(demo_conn, settings, demo_bank.as_of, demo_bank.model_version)
     arms = Counter(plan.values())
     assert arms["contact"] == 40
-    assert 8 <= arms["holdout"] <= 18  # a quarter of the population, by stratum
-    # the population is the top of the queue: nobody ranked below it was planned
-    ranks = demo_conn.execute(text("SELECT arm, max(rank), count(*) FROM contact_plan WHERE business_date = :d "
-                                   "GROUP BY arm"), {"d": demo_bank.as_of}).all()
-    assert max(r[1] for r in ranks) == sum(r[2] for r in ranks)
+    # permuted blocks of 4 per stratum: a quarter of each whole block, at most one partial block per stratum
+    strata = Counter(f"{r['recommended_action']}|{r['tier']}" for r in _rows(demo_conn, demo_bank.as_of))
+    assert sum(n // 4 for n in strata.values()) <= arms["holdout"] <= sum(-(-n // 4) for n in strata.values())
+    # the walk ends at the 40th contacted: the last row is contacted, the ranks are whole
+    rows = _rows(demo_conn, demo_bank.as_of)
+    assert rows[-1]["arm"] == "contact" and [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
+
+
+def test_a_full_channel_moves_customers_to_the_next_best_action_with_room(demo_conn: Connection,
+                                                                           demo_bank: DemoBank):
+    caps = {"sms": 6, "phone": 3}
+    settings = _settings(daily_contact_capacity=30, holdout_share=0.1, exploration_share=0.0, channel_capacity=caps)
+    _rebuild(demo_conn, settings, demo_bank.as_of, demo_bank.model_version)
+    rows = _rows(demo_conn, demo_bank.as_of)
+    contacted = Counter(r["channel"] for r in rows if r["arm"] == "contact")
+    # soft reminders by sms, calls and offers by phone: only 9 contacts fit, whatever the population
+    assert contacted == {"sms": 6, "phone": 3}
+    used: Counter = Counter()
+    for r in rows:
+        if r["recommended_action"] != r["best"]:
+            best_channel = settings.operations.action_channels[r["best"]][0]
+            assert used[best_channel] == caps[best_channel], "moved off a channel that still had room"
+            assert r["expected_benefit"] > 0 and r["assignment"] == "policy"
+        if r["arm"] == "contact":
+            used[r["channel"]] += 1
+    assert any(r["recommended_action"] != r["best"] for r in rows)
 
 
 def test_the_draw_is_reproducible_and_changes_with_the_day(demo_conn: Connection, demo_bank: DemoBank):
-    settings = Settings()
-    settings.operations = settings.operations.model_copy(update={"holdout_share": 0.3})
+    settings = _settings(holdout_share=0.3, exploration_share=0.3)
     first = _rebuild(demo_conn, settings, demo_bank.as_of, demo_bank.model_version)
+    rows = _rows(demo_conn, demo_bank.as_of)
     again = _rebuild(demo_conn, settings, demo_bank.as_of, demo_bank.model_version)
     assert first == again and "holdout" in first.values()
-    strata = [f"s{i % 3}" for i in range(300)]
-    today = draw_holdout(strata, 0.3, date(2026, 11, 1))
-    assert np.array_equal(today, draw_holdout(strata, 0.3, date(2026, 11, 1)))
-    assert not np.array_equal(today, draw_holdout(strata, 0.3, date(2026, 11, 2)))
-
-
-def test_the_holdout_is_stratified_by_action_and_tier():
-    strata = ["reminder|Medium"] * 97 + ["call|High"] * 41 + ["offer|Critical"] * 13 + ["call|Critical"] * 1
-    for day in range(20):
-        held = draw_holdout(strata, 0.1, date(2026, 11, 1) + timedelta(days=day))
-        for name, n in Counter(strata).items():
-            k = int(held[[s == name for s in strata]].sum())
-            assert abs(k - 0.1 * n) < 1, (name, n, k)  # within one of the share in every stratum
-    assert not draw_holdout(strata, 0.0, date(2026, 11, 1)).any()
+    assert [(r["recommended_action"], r["assignment"]) for r in rows] == [
+        (r["recommended_action"], r["assignment"]) for r in _rows(demo_conn, demo_bank.as_of)]
+    # the same scores on another business date: another draw
+    demo_conn.execute(text("UPDATE risk_scores SET as_of = as_of + 1 WHERE as_of = :d"), {"d": demo_bank.as_of})
+    other = _rebuild(demo_conn, settings, demo_bank.as_of + timedelta(days=1), demo_bank.model_version)
+    assert other != first
 
 
 def test_a_plan_is_made_once_a_day(demo_conn: Connection, demo_bank: DemoBank):
-    before = _plan(demo_conn, demo_bank.as_of)
-    settings = Settings()
-    settings.operations = settings.operations.model_copy(update={"holdout_share": 0.4})
-    summary = build_plan(demo_conn, settings, demo_bank.as_of, demo_bank.model_version, None)
-    assert _plan(demo_conn, demo_bank.as_of) == before  # the re-run kept the day's draw
+    before = _rows(demo_conn, demo_bank.as_of)
+    settings = _settings(holdout_share=0.4, exploration_share=0.9)
+    summary = build_plan(demo_conn, settings, demo_bank.as_of, demo_bank.model_version, None, prior_model(settings))
+    assert _rows(demo_conn, demo_bank.as_of) == before  # the re-run kept the day's draw
     assert summary.contacted + summary.held_out == len(before)
+    assert summary.explored == sum(r["assignment"] == "explore" for r in before)
 
 
 def test_customers_who_cannot_be_contacted_today_are_left_out(demo_conn: Connection, demo_bank: DemoBank):
@@ -114,3 +145,36 @@ def test_customers_who_cannot_be_contacted_today_are_left_out(demo_conn: Connect
                            "AND business_date = :d"), {"c": ids[3], "d": demo_bank.as_of})
     after = _rebuild(demo_conn, settings, demo_bank.as_of, demo_bank.model_version)
     assert not set(ids) & set(after)
+    # one contact 20 days ago is under the policy's two: that customer may be planned again
+    demo_conn.execute(text("DELETE FROM interventions WHERE customer_id = :c "
+                           "AND business_date = CAST(:d AS date) - 10"), {"c": ids[4], "d": demo_bank.as_of})
+    assert ids[4] in _rebuild(demo_conn, settings, demo_bank.as_of, demo_bank.model_version)
+
+
+def test_todays_contacts_say_why_in_plain_words(demo_conn: Connection, demo_bank: DemoBank):
+    settings = Settings()
+    rows = todays_contacts(demo_conn, demo_bank.as_of, prior_model(settings), settings.costs.lgd)
+    assert rows and [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
+    for r in rows:
+        assert "expected to lower this customer's chance of missing from" in r["why"]
+        assert "the configured rate: no outcomes yet" in r["why"]
+        assert ("Chosen at random to learn what works." in r["why"]) == (r["assignment"] == "explore")
+
+
+def test_the_simulated_team_contacts_through_the_plan_rows_channel(demo_conn: Connection, demo_bank: DemoBank):
+    from predelinquency.loop.advance import simulated_team, work_todays_plan
+
+    settings = Settings()
+    first = demo_conn.execute(text(
+        "SELECT customer_id FROM contact_plan WHERE business_date = :d AND arm = 'contact' "
+        "AND recommended_action = 'soft_reminder' ORDER BY rank LIMIT 1"), {"d": demo_bank.as_of}).scalar_one()
+    # a plan row made through the action's second channel (its first one full, say)
+    demo_conn.execute(text("UPDATE contact_plan SET channel = 'email' WHERE business_date = :d AND customer_id = :c"),
+                      {"d": demo_bank.as_of, "c": first})
+    made = work_todays_plan(demo_conn, simulated_team(demo_conn), settings, demo_bank.as_of)
+    got = dict(demo_conn.execute(text(
+        "SELECT i.customer_id, i.channel = p.channel AND i.intervention_type = p.recommended_action "
+        "FROM interventions i JOIN contact_plan p ON p.customer_id = i.customer_id "
+        "AND p.business_date = i.business_date WHERE i.intervention_id = ANY(:ids)"),
+        {"ids": list(made.values())}).all())
+    assert got and all(got.values()) and first in got

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, create_engine, text
 
 from predelinquency.db.bulk import copy_in
 from predelinquency.model.registry import load_model
+from predelinquency.model.uplift.model import prior_model
 from predelinquency.scoring.nightly import run_nightly
 from predelinquency.scoring.single import score_customer, score_customers
 from predelinquency.scoring.stored import data_version, stored_scores
@@ -118,6 +119,16 @@ def test_settings_other_than_the_run_s_are_not_served(conn, demo_settings: Setti
     changed = demo_settings.model_copy(deep=True)
     changed.scoring = changed.scoring.model_copy(update={"tiers": {"medium": 0.01, "high": 0.02, "critical": 0.03}})
     assert score_customer(conn, changed, cid, model=model)["source"] == "computed"
+    assert score_customer(conn, demo_settings, cid, model=model)["source"] == "nightly"
+
+
+def test_scores_chosen_with_another_uplift_model_are_not_served(conn, demo_settings: Settings, demo_bank):
+    model = load_model(demo_settings, conn)
+    cid = sample_ids(conn, demo_bank.as_of, 2)[0]
+    learned = prior_model(demo_settings)
+    learned.version = "uplift-elsewhere"  # the run chose its actions with the configured prior
+    assert stored_scores(conn, demo_settings, model.version, [cid], uplift_version="uplift-elsewhere") == {}
+    assert score_customer(conn, demo_settings, cid, model=model, uplift=learned)["source"] == "computed"
     assert score_customer(conn, demo_settings, cid, model=model)["source"] == "nightly"
 
 

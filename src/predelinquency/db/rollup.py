@@ -102,8 +102,21 @@ def _check(lo: date, hi: date) -> None:
 
 
 def latest_data_day(conn: Connection) -> date | None:
-    """The newest day in the daily rollup, or None when there is no data."""
-    return conn.execute(text("SELECT max(day) FROM daily_balances")).scalar()
+    """The newest day in the daily rollup, or None when there is no data: from the watermark the writers keep
+    (sql/015), found in the table once when there is none yet."""
+    kept = conn.execute(text("SELECT last_day FROM rollup_watermark")).scalar()
+    if kept is not None:
+        return kept
+    last = conn.execute(text("SELECT max(day) FROM daily_balances")).scalar()
+    if last is not None:
+        set_watermark(conn, last)
+    return last
+
+
+def set_watermark(conn: Connection, last_day: date) -> None:
+    """Records that the rollup reaches last_day (never moves the watermark back: a back-dated refresh keeps it)."""
+    conn.execute(text("INSERT INTO rollup_watermark (last_day) VALUES (:d) ON CONFLICT (only_row) DO UPDATE "
+                      "SET last_day = greatest(rollup_watermark.last_day, EXCLUDED.last_day)"), {"d": last_day})
 
 
 def refresh_daily_balances(conn: Connection, lo: date, hi: date, customer_ids: list[int] | None = None) -> int:
@@ -115,7 +128,10 @@ def refresh_daily_balances(conn: Connection, lo: date, hi: date, customer_ids: l
     """
     _check(lo, hi)
     conn.execute(text("SELECT pde_ensure_partitions('daily_balances', :lo, :hi)"), {"lo": lo, "hi": hi})
-    return conn.execute(text(_UPSERT), {"lo": lo, "hi": hi, "ids": customer_ids}).rowcount
+    written = conn.execute(text(_UPSERT), {"lo": lo, "hi": hi, "ids": customer_ids}).rowcount
+    if written:  # a watermark only where one is kept: a first back-dated refresh must not set it to an old day
+        conn.execute(text("UPDATE rollup_watermark SET last_day = greatest(last_day, :hi)"), {"hi": hi})
+    return written
 
 
 def rollup_mismatches(conn: Connection, lo: date, hi: date) -> int:

@@ -1,4 +1,5 @@
-"""What `pde db status` reports: which server, its version, TimescaleDB, the role it connects as, row counts."""
+"""What `pde db status` reports: which server, its version, TimescaleDB (or why not) and its hypertables' chunks and
+compression, the role it connects as, row counts."""
 
 from __future__ import annotations
 
@@ -27,6 +28,39 @@ def time_table_kind(conn: Connection, table: str) -> str:
     return "partitioned" if partitioned else "plain"
 
 
+def timescale_state(conn: Connection) -> str:
+    """Why the time tables are or are not hypertables, in words an operator can act on."""
+    if conn.execute(text("SELECT count(*) FROM pg_extension WHERE extname = 'timescaledb'")).scalar():
+        return "active"
+    if not conn.execute(text(
+            "SELECT count(*) FROM pg_available_extensions WHERE name = 'timescaledb'")).scalar():
+        return "not installed on the server (native partitioning)"
+    preload = conn.execute(text("SELECT current_setting('shared_preload_libraries')")).scalar() or ""
+    if "timescaledb" not in preload:
+        return ("installed but not in shared_preload_libraries (native partitioning): add it, restart the server; "
+                "databases migrated before keep their partitions")
+    return "installed and preloaded, but this database was migrated without it (native partitioning)"
+
+
+def hypertables(conn: Connection) -> list[dict]:
+    """Each hypertable's chunks, compressed chunks, and bytes before and after compression (TimescaleDB only)."""
+    if not conn.execute(text("SELECT pde_timescale_active()")).scalar():
+        return []
+    rows = conn.execute(text(
+        "SELECT h.hypertable_name AS name, count(c.chunk_name) AS chunks,"
+        "       count(c.chunk_name) FILTER (WHERE c.is_compressed) AS compressed_chunks,"
+        "       (SELECT total_bytes FROM hypertable_detailed_size(format('%I', h.hypertable_name)::regclass))"
+        "           AS total_bytes,"
+        "       (SELECT s.before_compression_total_bytes FROM hypertable_compression_stats("
+        "           format('%I', h.hypertable_name)::regclass) s) AS before_compression_bytes,"
+        "       (SELECT s.after_compression_total_bytes FROM hypertable_compression_stats("
+        "           format('%I', h.hypertable_name)::regclass) s) AS after_compression_bytes "
+        "FROM timescaledb_information.hypertables h "
+        "LEFT JOIN timescaledb_information.chunks c USING (hypertable_schema, hypertable_name) "
+        "WHERE h.hypertable_schema = current_schema() GROUP BY h.hypertable_name ORDER BY h.hypertable_name"))
+    return [dict(r) for r in rows.mappings()]
+
+
 def database_status(conn: Connection) -> dict:
     """Server version, TimescaleDB state, migrations applied, and exact row counts per table."""
     version = conn.execute(text("SHOW server_version")).scalar()
@@ -51,11 +85,13 @@ def database_status(conn: Connection) -> dict:
     return {
         "server_version": version,
         "timescaledb": timescale,
+        "timescaledb_state": timescale_state(conn),
         "business_date": business.isoformat() if business else None,
         # least privilege: the application should not connect as a superuser (which can bypass the audit log's
         # triggers); reported so an operator sees it
         "role": {"name": role, "superuser": bool(superuser)},
         "migrations": list(migrations),
         "time_tables": kinds,
+        "hypertables": hypertables(conn) if migrations else [],
         "row_counts": counts,
     }

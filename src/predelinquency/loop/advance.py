@@ -80,13 +80,14 @@ def work_todays_plan(conn: Connection, team: User, settings: Settings, day: Any)
 
     A customer someone already contacted since the plan was drawn is skipped, as an officer would.
     """
-    planned = conn.execute(text("SELECT customer_id, recommended_action FROM contact_plan "
+    planned = conn.execute(text("SELECT customer_id, recommended_action, channel FROM contact_plan "
                                 "WHERE business_date = :d AND arm = 'contact' ORDER BY rank"), {"d": day}).all()
     made: dict[int, int] = {}
-    for customer_id, action in planned:
+    for customer_id, action, planned_channel in planned:
         try:
-            # the team reaches the customer through the action's first allowed channel
-            channel = settings.operations.action_channels[action][0]
+            # the team reaches the customer through the plan's channel (the one its capacity was counted on); a
+            # plan drawn before plans named channels: the action's first allowed one
+            channel = planned_channel or settings.operations.action_channels[action][0]
             row = create_intervention(conn, team, customer_id, action, channel, settings,
                                       notes="worked from today's plan by the simulated team")
         except Conflict:

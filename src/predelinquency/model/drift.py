@@ -38,6 +38,12 @@ class DriftAccumulator:
             if name in features:
                 self._add(f"f:{name}", spec, np.asarray(features[name], dtype=np.float64))
 
+    def merge(self, other: DriftAccumulator) -> None:
+        """Adds the counts another accumulator of the same baseline gathered (a shard scored elsewhere)."""
+        self._n += other._n
+        for key, counts in other._counts.items():
+            self._counts[key] = self._counts.get(key, 0) + counts
+
     def result(self) -> dict[str, Any]:
         """{'score', 'score_band', 'features': {name: psi}, 'worst', 'retrain', 'calendar'}.
 

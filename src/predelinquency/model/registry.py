@@ -35,18 +35,18 @@ _cache: dict[tuple[str, str], PDModel] = {}
 _cache_lock = threading.Lock()
 
 
-def new_version(now: datetime | None = None) -> str:
-    """A unique version name that sorts by creation time, e.g. 'v20261123-142501-ab12'."""
+def new_version(now: datetime | None = None, prefix: str = "v") -> str:
+    """A unique version name that sorts by creation time, e.g. 'v20261123-142501-ab12' ('u…' for uplift models)."""
     now = now or datetime.now(UTC)
-    return f"v{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+    return f"{prefix}{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
 
 
-def _jsonable(obj: Any) -> Any:
+def jsonable(obj: Any) -> Any:
     """The object with NaN/inf replaced by None and numpy scalars by Python ones (PostgreSQL's jsonb has no NaN)."""
     if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
+        return [jsonable(v) for v in obj]
     if hasattr(obj, "item") and callable(obj.item):  # numpy scalar
         obj = obj.item()
     if isinstance(obj, float) and not math.isfinite(obj):
@@ -70,19 +70,26 @@ def _library_versions() -> dict[str, str]:
             "scikit-learn": sklearn.__version__}
 
 
-def save_artifacts(model: PDModel, directory: Path) -> str:
-    """Writes model.joblib and metadata.json into directory (via a temporary sibling, then renamed); their sha256."""
+def write_artifact(obj: Any, directory: Path, meta: dict[str, Any]) -> str:
+    """Writes obj as model.joblib and meta (with the sha256 and library versions) as metadata.json into directory,
+    via a temporary sibling then renamed; the artifact's sha256. Any registry's versions (PD, uplift) use it."""
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = directory.with_name(directory.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    joblib.dump(model, tmp / ARTIFACT, compress=3)
+    joblib.dump(obj, tmp / ARTIFACT, compress=3)
     sha = _sha256(tmp / ARTIFACT)
-    meta = {"version": model.version, "kind": model.kind, "feature_names": model.feature_names,
-            "threshold": model.threshold, "sha256": sha, "libraries": _library_versions(), **model.meta}
-    (tmp / METADATA).write_text(json.dumps(_jsonable(meta), indent=2, default=str))
+    meta = {**meta, "sha256": sha, "libraries": _library_versions()}
+    (tmp / METADATA).write_text(json.dumps(jsonable(meta), indent=2, default=str))
     tmp.rename(directory)  # a reader never sees a half-written version directory
     return sha
+
+
+def save_artifacts(model: PDModel, directory: Path) -> str:
+    """Writes model.joblib and metadata.json into directory (via a temporary sibling, then renamed); their sha256."""
+    return write_artifact(model, directory, {"version": model.version, "kind": model.kind,
+                                             "feature_names": model.feature_names, "threshold": model.threshold,
+                                             **model.meta})
 
 
 def register(conn: Connection, settings: Settings, model: PDModel, *, trained_by: str, params: dict[str, Any],
@@ -108,9 +115,9 @@ def register(conn: Connection, settings: Settings, model: PDModel, *, trained_by
                  "feature_names, baseline) VALUES (:v, :k, :s, :p, :by, CAST(:params AS jsonb), "
                  "CAST(:metrics AS jsonb), CAST(:names AS jsonb), CAST(:baseline AS jsonb))"),
             {"v": version, "k": model.kind, "s": status, "p": str(directory), "by": trained_by,
-             "params": json.dumps(_jsonable({**params, "artifact_sha256": sha}), default=str),
-             "metrics": json.dumps(_jsonable(metrics), default=str),
-             "names": json.dumps(model.feature_names), "baseline": json.dumps(_jsonable(baseline), default=str)},
+             "params": json.dumps(jsonable({**params, "artifact_sha256": sha}), default=str),
+             "metrics": json.dumps(jsonable(metrics), default=str),
+             "names": json.dumps(model.feature_names), "baseline": json.dumps(jsonable(baseline), default=str)},
         )
     except Exception:
         shutil.rmtree(directory, ignore_errors=True)  # no files without a row
@@ -169,26 +176,28 @@ def promote(conn: Connection, version: str, actor: str) -> dict[str, Any]:
     return {"version": version, "previous_champion": previous, "changed": True}
 
 
-def _read_artifact(row: dict[str, Any], settings: Settings) -> PDModel:
-    """The unpickled model; PdeError when its files are missing, altered or unreadable."""
+def read_artifact(row: dict[str, Any], settings: Settings, expected: type, what: str = "model") -> Any:
+    """The unpickled artifact of a registry row (version, artifact_path, params.artifact_sha256) of the expected
+    type; PdeError when its files are missing, altered or unreadable. what: how the user calls it."""
     version = row["version"]
     candidates = [Path(row["artifact_path"]), settings.models_dir / version]
     directory = next((d for d in candidates if (d / ARTIFACT).is_file()), None)
     if directory is None:
-        raise PdeError(f"model {version}: artifact file {candidates[0] / ARTIFACT} is missing; "
-                       "restore the models directory or train a new model")
+        raise PdeError(f"{what} {version}: artifact file {candidates[0] / ARTIFACT} is missing; "
+                       f"restore the models directory or train a new {what}")
     path = directory / ARTIFACT
-    expected = (row.get("params") or {}).get("artifact_sha256")
-    if expected and _sha256(path) != expected:
-        raise PdeError(f"model {version}: artifact {path} does not match the registered checksum (corrupt or replaced)")
+    sha = (row.get("params") or {}).get("artifact_sha256")
+    if sha and _sha256(path) != sha:
+        raise PdeError(f"{what} {version}: artifact {path} does not match the registered checksum (corrupt or "
+                       "replaced)")
     try:
-        model = joblib.load(path)
+        obj = joblib.load(path)
     except Exception as exc:  # unpickling can fail in many ways; all mean the same to the user
-        raise PdeError(f"model {version}: artifact {path} is unreadable ({type(exc).__name__}: {exc})") from exc
-    if not isinstance(model, PDModel):
-        raise PdeError(f"model {version}: artifact {path} does not hold a PD model")
-    model.version = version
-    return model
+        raise PdeError(f"{what} {version}: artifact {path} is unreadable ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(obj, expected):
+        raise PdeError(f"{what} {version}: artifact {path} does not hold a {expected.__name__}")
+    obj.version = version
+    return obj
 
 
 def load_model(settings: Settings, conn: Connection, version: str | None = None) -> PDModel:
@@ -199,7 +208,7 @@ def load_model(settings: Settings, conn: Connection, version: str | None = None)
         cached = _cache.get(key)
     if cached is not None:
         return cached
-    model = _read_artifact(row, settings)
+    model = read_artifact(row, settings, PDModel)
     with _cache_lock:
         _cache[key] = model
     return model

@@ -1,11 +1,10 @@
-"""Recommended action by expected net benefit, expected loss, and the urgency tier of the work queue."""
+"""Next-best action by expected net benefit, expected loss, and the urgency tier of the work queue."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from predelinquency.scoring.policy import tier_rank
-from predelinquency.settings import ActionCost
 
 NO_ACTION = "none"
 # urgency 1: expected to miss within days; 2: rising fast; 3: high and stable; 4: no action needed
@@ -17,21 +16,27 @@ def expected_loss(pd: np.ndarray, exposure: np.ndarray, lgd: float) -> np.ndarra
     return pd * exposure * lgd
 
 
-def recommend_actions(el: np.ndarray, actions: dict[str, ActionCost]) -> tuple[np.ndarray, np.ndarray]:
-    """Best action per customer and its expected net benefit (avoided loss × success rate − cost).
+def action_benefits(uplift: np.ndarray, exposure: np.ndarray, lgd: float, costs: np.ndarray) -> np.ndarray:
+    """(n, actions) expected net benefit of each action: the loss it is expected to prevent (fall in P(miss) ×
+    exposure × LGD) less its cost. The one formula the nightly, the plan and the policy backtest rank by."""
+    return uplift * (np.asarray(exposure, dtype=np.float64) * lgd)[:, None] - np.asarray(costs)[None, :]
 
-    'none' when no action has a positive expected net benefit: an intervention that costs more than the
-    loss it is expected to avoid is not recommended, however high the PD.
+
+def best_actions(benefit: np.ndarray, names: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(action per customer, its expected net benefit, its column in `benefit`): the best positive action.
+
+    'none' (benefit 0, column -1) when no action has a positive expected net benefit: an intervention that costs
+    more than the loss it is expected to prevent is not recommended, however high the PD.
     """
-    if not actions:
-        return np.full(el.shape, NO_ACTION, dtype=object), np.zeros_like(el)
-    names = list(actions)
-    benefit = np.stack([el * actions[a].success_rate - actions[a].cost for a in names], axis=1)
+    n = benefit.shape[0]
+    if not names:
+        return np.full(n, NO_ACTION, dtype=object), np.zeros(n), np.full(n, -1)
     best = benefit.argmax(axis=1)
-    best_benefit = benefit[np.arange(len(el)), best]
+    best_benefit = benefit[np.arange(n), best]
+    worth = best_benefit > 0
     chosen = np.array(names, dtype=object)[best]
-    chosen[best_benefit <= 0] = NO_ACTION
-    return chosen, np.where(best_benefit > 0, best_benefit, 0.0)
+    chosen[~worth] = NO_ACTION
+    return chosen, np.where(worth, best_benefit, 0.0), np.where(worth, best, -1)
 
 
 def urgency(tier: np.ndarray, pd: np.ndarray, prev_pd: np.ndarray, prev_tier: np.ndarray,

@@ -15,6 +15,7 @@ from predelinquency.features.build import feature_matrix
 from predelinquency.features.registry import FEATURE_NAMES
 from predelinquency.features.window import build_panel
 from predelinquency.model.pd_model import PDModel
+from predelinquency.model.uplift.model import UpliftModel
 from predelinquency.scoring.decide import decide
 from predelinquency.settings import Settings
 from predelinquency.table import Table
@@ -42,11 +43,12 @@ def _positions(names: tuple[str, ...]) -> np.ndarray:
 
 
 def score_ids(conn: Connection, settings: Settings, model: PDModel, as_of: date, customer_ids: np.ndarray,
-              loaded: tuple[FeatureInputs, Table] | None = None
+              loaded: tuple[FeatureInputs, Table] | None = None, *, uplift: UpliftModel
               ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """(decide's columns, every registered feature's values by name) for these customers at as_of.
 
-    loaded: load_scoring_inputs of exactly these customers (default: loaded here).
+    loaded: load_scoring_inputs of exactly these customers (default: loaded here). uplift: the uplift model the
+    run loaded once (model/uplift/registry.load_uplift), which picks the next-best action.
     """
     inputs, previous = loaded or load_scoring_inputs(conn, as_of, customer_ids.tolist())
     panel = build_panel(inputs.daily, customer_ids)
@@ -56,5 +58,5 @@ def score_ids(conn: Connection, settings: Settings, model: PDModel, as_of: date,
     pd_, contrib = model.explain(X)
     by_name = dict(zip(FEATURE_NAMES, matrix.T, strict=True))
     decided = decide(panel.customer_ids, pd_, contrib, X, model.feature_names, by_name, inputs.accounts,
-                     previous, as_of, settings)
+                     previous, as_of, settings, uplift)
     return decided, by_name

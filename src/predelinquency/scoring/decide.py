@@ -1,4 +1,4 @@
-"""From model output to risk_scores rows: score, band, tier, policy, reasons, exposure, action, urgency."""
+"""From model output to risk_scores rows: score, band, tier, policy, reasons, exposure, next-best action, urgency."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ import numpy as np
 import polars as pl
 
 from predelinquency.domain.scale import pd_to_score, pd_to_tier, score_to_band
+from predelinquency.errors import PdeError
 from predelinquency.features import registry
 from predelinquency.features.ops import nan_to_zero
 from predelinquency.features.payments import is_credit
 from predelinquency.features.window import positions
-from predelinquency.scoring.actions import expected_loss, recommend_actions, urgency
+from predelinquency.model.uplift.model import UpliftModel
+from predelinquency.scoring.actions import action_benefits, best_actions, expected_loss, urgency
 from predelinquency.scoring.policy import apply_policy
 from predelinquency.scoring.reasons import reason_codes
 from predelinquency.settings import Settings
@@ -63,13 +65,31 @@ def _previous(previous: Table, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     return prev_pd, prev_tier, prev_score
 
 
+def uplift_inputs(features: Mapping[str, np.ndarray], names: list[str]) -> np.ndarray | None:
+    """The uplift model's feature matrix (n, len(names)) from the computed features; None when it reads none."""
+    if not names:
+        return None
+    missing = [n for n in names if n not in features]
+    if missing:
+        raise PdeError(f"the uplift model needs features this code does not compute: {', '.join(missing[:5])}")
+    return np.column_stack([np.asarray(features[n], dtype=np.float64) for n in names])
+
+
+def action_uplift_maps(uplift: np.ndarray, names: list[str], worth: np.ndarray) -> list[dict[str, float] | None]:
+    """{action: expected fall in P(miss)} per customer where some action is worth its cost, else None."""
+    return [dict(zip(names, row, strict=True)) if w else None
+            for row, w in zip(uplift.tolist(), worth.tolist(), strict=True)]
+
+
 def decide(ids: np.ndarray, pd: np.ndarray, contributions: np.ndarray, values: np.ndarray,
            model_features: list[str], features: Mapping[str, np.ndarray], accounts: Table, previous: Table,
-           as_of: date, settings: Settings) -> dict[str, Any]:
+           as_of: date, settings: Settings, uplift_model: UpliftModel) -> dict[str, Any]:
     """The risk_scores columns (without as_of/model_version/batch_run_id) of the customers `ids`, as arrays.
 
     values: the model features' values, (n, p) in model_features order, as explained by contributions;
-    features: every computed feature (the policy rules may read features the model does not use).
+    features: every computed feature (the policy rules and the uplift model may read features the PD model does
+    not use). uplift_model: the run's uplift champion (or the configured prior), whose best positive action is
+    recommended.
     previous: customer_id, prev_pd, prev_tier, prev_score from the last earlier run (may be empty).
     Reasons and fired policy rules are lists per customer; see as_frame and as_records.
     """
@@ -78,7 +98,11 @@ def decide(ids: np.ndarray, pd: np.ndarray, contributions: np.ndarray, values: n
     tier, fired = apply_policy(model_tier, features, settings.policy_rules)
     exposure, due_soon = exposure_and_due(accounts, ids, as_of)
     el = expected_loss(pd, exposure, settings.costs.lgd)
-    action, benefit = recommend_actions(el, settings.actions)
+    names = uplift_model.actions
+    uplift = uplift_model.uplift(pd, uplift_inputs(features, uplift_model.feature_names))
+    action, benefit, best = best_actions(
+        action_benefits(uplift, exposure, settings.costs.lgd, uplift_model.costs()), names)
+    chosen_uplift = np.where(best >= 0, uplift[np.arange(len(pd)), np.maximum(best, 0)], np.nan)
     prev_pd, prev_tier, prev_score = _previous(previous, ids)
     return {
         "customer_id": ids.astype(np.int64),
@@ -95,6 +119,8 @@ def decide(ids: np.ndarray, pd: np.ndarray, contributions: np.ndarray, values: n
         "expected_loss": el,
         "recommended_action": action.astype(str),
         "expected_benefit": benefit,
+        "uplift": chosen_uplift,
+        "action_uplift": action_uplift_maps(uplift, names, best >= 0),
         "urgency": urgency(tier, pd, prev_pd, prev_tier, due_soon, action),
         "policy_rules": fired,
     }
@@ -104,6 +130,9 @@ def as_frame(decided: dict[str, Any]) -> pl.DataFrame:
     """decide's columns as the frame COPY writes: reasons as JSON, rules as array literals, NaN as null."""
     out = dict(decided)
     out["prev_pd"] = pl.Series(decided["prev_pd"]).fill_nan(None)
+    out["uplift"] = pl.Series(decided["uplift"], dtype=pl.Float64).fill_nan(None)
+    out["action_uplift"] = pl.Series([None if u is None else json.dumps(u) for u in decided["action_uplift"]],
+                                     dtype=pl.String)
     out["prev_tier"] = pl.Series(decided["prev_tier"].tolist(), dtype=pl.String)
     out["score_change"] = pl.Series(decided["score_change"]).fill_nan(None).cast(pl.Int16)
     out["reasons"] = [json.dumps(r) for r in decided["reasons"]]
@@ -116,6 +145,7 @@ def as_records(decided: dict[str, Any]) -> list[dict[str, Any]]:
     """decide's columns as one dict of plain Python values per customer (None where there is no earlier run)."""
     columns = {k: v if isinstance(v, list) else v.tolist() for k, v in decided.items()}
     columns["prev_pd"] = [None if v != v else v for v in columns["prev_pd"]]  # NaN is the only value != itself
+    columns["uplift"] = [None if v != v else v for v in columns["uplift"]]
     columns["score_change"] = [None if v != v else int(v) for v in columns["score_change"]]
     names = list(columns)
     return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]

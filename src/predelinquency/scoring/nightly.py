@@ -11,29 +11,31 @@ from __future__ import annotations
 
 import logging
 import math
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-import numpy as np
-import polars as pl
 from sqlalchemy import Connection, Engine, text
 
-from predelinquency.db.bulk import copy_in
 from predelinquency.db.calendar import move_business_date
-from predelinquency.db.inputs import load_scoring_inputs
 from predelinquency.db.rollup import latest_data_day, refresh_daily_balances
 from predelinquency.db.runs import RunRecorder, recorded_run
 from predelinquency.errors import PdeError
 from predelinquency.model.drift import DriftAccumulator
-from predelinquency.model.pd_model import PDModel
-from predelinquency.model.registry import load_model
-from predelinquency.scoring.compute import score_ids
-from predelinquency.scoring.decide import as_frame
+from predelinquency.scoring.cluster import (
+    STAGING,
+    ShardScored,
+    clear_staging,
+    cluster_client,
+    parse_cluster,
+    score_on_cluster,
+)
 from predelinquency.scoring.fairness import run_fairness
 from predelinquency.scoring.performance import realise_closed_runs, record_expected
 from predelinquency.scoring.plan import build_plan
 from predelinquency.scoring.settle import settle_outcomes
+from predelinquency.scoring.shard import RunModels, score_shard
 from predelinquency.scoring.stored import bump_score_history, data_version, settings_digest
 from predelinquency.settings import Settings
 
@@ -92,69 +94,130 @@ def shard_bounds(conn: Connection, n_shards: int) -> list[tuple[int, int]]:
     return [(int(lo), int(hi)) for lo, hi in rows]
 
 
-def shard_customer_ids(conn: Connection, bounds: tuple[int, int]) -> np.ndarray:
-    """Active customers of the shard with these bounds, sorted."""
-    ids = conn.execute(text("SELECT customer_id FROM customers WHERE is_active AND customer_id BETWEEN :lo AND :hi "
-                            "ORDER BY 1"), {"lo": bounds[0], "hi": bounds[1]}).scalars().all()
-    return np.asarray(ids, dtype=np.int64)
+@dataclass
+class _Run:
+    """What a run scores: the day, the latest data day, the models and the shards' id ranges."""
+
+    as_of: date
+    last: date
+    models: RunModels
+    bounds: list[tuple[int, int]]
+
+    @property
+    def at_latest(self) -> bool:
+        """Today's run (the day after the latest data), not a backfill."""
+        return self.as_of == self.last + timedelta(days=1)
 
 
-def _score_shard(conn: Connection, settings: Settings, model: PDModel, as_of: date, bounds: tuple[int, int],
-                 run_id: int, version_now: int, at_latest: bool, drift: DriftAccumulator) -> pl.DataFrame:
-    """Scores the shard of the active customers within bounds and COPYs its rows; returns the rows written.
+@dataclass
+class Staged:
+    """A run whose shards a Dask cluster has scored into risk_scores_staging (scoring/cluster.py)."""
 
-    at_latest: as_of is the day after the latest data, so each customer's window holds their latest day.
-    """
-    ids = shard_customer_ids(conn, bounds)
-    if len(ids) == 0:
-        return pl.DataFrame()
-    inputs, previous = load_scoring_inputs(conn, as_of, ids.tolist())
-    decided, features = score_ids(conn, settings, model, as_of, ids, (inputs, previous))
-    rows = as_frame(decided)
-    # what lets later requests reuse the row (scoring/stored.py): the write count and each customer's latest
-    # data day (as_of - 1 makes it their default-as_of score; unknown in a backfill, whose window ends before
-    # the customer's real latest data)
-    last = (inputs.daily.group_by("customer_id").agg(pl.col("day").max().alias("last_data_day")) if at_latest
-            else pl.DataFrame({"customer_id": ids, "last_data_day": pl.Series([None] * len(ids), dtype=pl.Date)}))
-    rows = (rows.join(last, on="customer_id", how="left", maintain_order="left")
-            .with_columns(pl.lit(as_of).alias("as_of"), pl.lit(model.version).alias("model_version"),
-                          pl.lit(run_id).alias("batch_run_id"), pl.lit(version_now).alias("data_version")))
-    copy_in(conn, "risk_scores", rows)
-    drift.add(rows["score"].to_numpy(), features)
-    return rows
+    rollup_days: int
+    run: _Run
+    version_now: int
+    shards: list[ShardScored]
 
 
-def run_nightly(engine: Engine, settings: Settings, actor: str, as_of: date | None = None,
-                progress_to_stderr: bool = False) -> NightlyResult:
-    """Scores every active customer at as_of (default: the day after the latest data) and records the run."""
-    params = {"as_of": str(as_of) if as_of else "latest", "shards": settings.nightly.shards,
-              "settings_digest": settings_digest(settings)}  # lets the API reuse the rows (scoring/stored.py)
-    with recorded_run(engine, "nightly", actor, params) as rec, engine.begin() as conn:
-        return nightly_in(conn, rec, settings, as_of)
-
-
-def nightly_in(conn: Connection, rec: RunRecorder, settings: Settings, as_of: date | None = None) -> NightlyResult:
-    """The nightly's work in the caller's transaction, recorded on `rec` (`pde advance` runs it per day)."""
-    with rec.stage("rollup") as st:
-        rollup_days, last = bring_rollup_up_to_date(conn)
-        st["days"] = rollup_days
+def _prepare(conn: Connection, rec: RunRecorder, settings: Settings, as_of: date | None, last: date | None) -> _Run:
+    """The run's day, models and shards; PdeError when there is nothing to score or as_of is in the future."""
     if last is None:
         raise PdeError("there is no banking data to score: run pde generate or load data first")
     as_of = as_of or last + timedelta(days=1)
     if as_of > last + timedelta(days=1):
         raise PdeError(f"as_of {as_of} is after the day following the latest data ({last})")
-    model = load_model(settings, conn)
-    if model.kind != "behavioural":
-        raise PdeError(f"the champion {model.version} is a {model.kind} model; nightly scoring needs a "
-                       "behavioural model (pde train without --data), promoted to champion")
+    models = RunModels.load(conn, settings)
     n_active = conn.execute(text("SELECT count(*) FROM customers WHERE is_active")).scalar_one()
-    all_bounds = shard_bounds(conn, max(settings.nightly.shards, math.ceil(n_active / MAX_SHARD_CUSTOMERS)))
-    n_shards = len(all_bounds)  # fewer than asked when there are fewer active customers than shards
-    rec.progress(0.02, f"scoring {n_active} customers at {as_of} with {model.version} in {n_shards} shards")
+    bounds = shard_bounds(conn, max(settings.nightly.shards, math.ceil(n_active / MAX_SHARD_CUSTOMERS)))
+    # fewer shards than asked when there are fewer active customers than shards
+    rec.progress(0.02, f"scoring {n_active} customers at {as_of} with {models.pd.version} in {len(bounds)} shards")
+    return _Run(as_of, last, models, bounds)
+
+
+def _mark_backfill(conn: Connection, as_of: date) -> None:
     latest_scored = conn.execute(text("SELECT max(as_of) FROM risk_scores")).scalar()
     if latest_scored is not None and as_of < latest_scored:
         bump_score_history(conn)  # a backfill changes the previous score of every later row
-    version_now = data_version(conn)  # what these scores are computed from (scoring/stored.py)
+
+
+def run_nightly(engine: Engine, settings: Settings, actor: str, as_of: date | None = None,
+                progress_to_stderr: bool = False, cluster: str | None = None, client: Any = None) -> NightlyResult:
+    """Scores every active customer at as_of (default: the day after the latest data) and records the run.
+
+    cluster: where the shards run ("local:N" or "tcp://HOST:PORT"; default settings.nightly.cluster, None: in this
+    process); client: a Dask client to run them on instead (a caller's own cluster).
+    """
+    spec = cluster if cluster is not None else settings.nightly.cluster
+    params = {"as_of": str(as_of) if as_of else "latest", "shards": settings.nightly.shards,
+              "settings_digest": settings_digest(settings),  # lets the API reuse the rows (scoring/stored.py)
+              "cluster": "client" if client is not None else spec}
+    if spec:
+        parse_cluster(spec)  # a bad value is refused before any run is recorded
+    with recorded_run(engine, "nightly", actor, params) as rec:
+        if client is None and not spec:
+            with engine.begin() as conn:
+                return nightly_in(conn, rec, settings, as_of)
+        try:
+            return _nightly_on_cluster(engine, rec, settings, as_of, spec, client)
+        finally:
+            clear_staging(engine, rec.run_id)
+
+
+def _nightly_on_cluster(engine: Engine, rec: RunRecorder, settings: Settings, as_of: date | None,
+                        spec: str | None, client: Any) -> NightlyResult:
+    """The rollup committed first (the workers read it from their own connections), the shards on the cluster,
+    then the run's one transaction moves their rows into risk_scores and does the rest of the nightly."""
+    with engine.begin() as conn:
+        with rec.stage("rollup") as st:
+            rollup_days, last = bring_rollup_up_to_date(conn)
+            st["days"] = rollup_days
+        run = _prepare(conn, rec, settings, as_of, last)
+        _mark_backfill(conn, run.as_of)
+        version_now = data_version(conn)
+        baseline = model_baseline(conn, run.models.pd.version)
+    url = engine.url.render_as_string(hide_password=False)
+    n = len(run.bounds)
+
+    def progress(done: int, shard: ShardScored) -> None:
+        rec.progress(0.05 + 0.85 * done / n, f"shard {done}/{n} on the cluster: {shard.rows} rows")
+
+    with rec.stage("score_shards_on_cluster") as st:
+        with nullcontext(client) if client is not None else cluster_client(str(spec)) as dask:
+            st["workers"] = len(dask.scheduler_info().get("workers", {}))
+            shards = score_on_cluster(dask, url, settings, run.as_of, run.bounds, rec.run_id, version_now,
+                                      run.at_latest, run.models.pd.version, run.models.uplift.version, baseline,
+                                      progress)
+        st["shards"] = [{"bounds": list(s.bounds), "rows": s.rows, **s.seconds} for s in shards]
+    with engine.begin() as conn:
+        return nightly_in(conn, rec, settings, run.as_of, Staged(rollup_days, run, version_now, shards))
+
+
+def _move_staged(conn: Connection, run_id: int) -> int:
+    """Moves a run's staged rows into risk_scores; the number moved."""
+    columns = conn.execute(text(
+        "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute "
+        "WHERE attrelid = 'risk_scores_staging'::regclass AND attnum > 0 AND NOT attisdropped")).scalar_one()
+    moved = conn.execute(text(f"INSERT INTO risk_scores ({columns}) SELECT {columns} FROM {STAGING} "
+                              "WHERE batch_run_id = :r"), {"r": run_id}).rowcount
+    conn.execute(text(f"DELETE FROM {STAGING} WHERE batch_run_id = :r"), {"r": run_id})
+    return moved
+
+
+def nightly_in(conn: Connection, rec: RunRecorder, settings: Settings, as_of: date | None = None,
+               staged: Staged | None = None) -> NightlyResult:
+    """The nightly's work in the caller's transaction, recorded on `rec` (`pde advance` runs it per day); with
+    `staged`, the shards a cluster already scored are moved in instead of scored here."""
+    if staged is None:
+        with rec.stage("rollup") as st:
+            rollup_days, last = bring_rollup_up_to_date(conn)
+            st["days"] = rollup_days
+        run = _prepare(conn, rec, settings, as_of, last)
+        _mark_backfill(conn, run.as_of)
+        version_now = data_version(conn)  # what these scores are computed from (scoring/stored.py)
+    else:
+        rollup_days, run, version_now = staged.rollup_days, staged.run, staged.version_now
+    as_of, last, model, uplift = run.as_of, run.last, run.models.pd, run.models.uplift
+    n_shards = len(run.bounds)
     with rec.stage("replace_previous_run") as st:
         st["rows"] = conn.execute(text(
             "DELETE FROM risk_scores WHERE as_of = :d AND model_version = :v"),
@@ -164,25 +227,39 @@ def nightly_in(conn: Connection, rec: RunRecorder, settings: Settings, as_of: da
     tiers: dict[str, int] = {}
     total = 0
     with rec.stage("score_shards") as st:
-        for shard, bounds in enumerate(all_bounds):
-            rows = _score_shard(conn, settings, model, as_of, bounds, rec.run_id, version_now,
-                                as_of == last + timedelta(days=1), drift)
-            total += rows.height
-            for t, c in rows.group_by("tier").len().iter_rows() if rows.height else []:
-                tiers[t] = tiers.get(t, 0) + c
-            rec.progress(0.05 + 0.9 * (shard + 1) / n_shards, f"shard {shard + 1}/{n_shards}: {rows.height} rows")
+        if staged is None:
+            st["shards"] = []
+            for shard, bounds in enumerate(run.bounds):
+                rows, seconds = score_shard(conn, settings, run.models, as_of, bounds, rec.run_id, version_now,
+                                            run.at_latest, drift)
+                st["shards"].append({"bounds": list(bounds), "rows": rows.height, **seconds})
+                total += rows.height
+                for t, c in rows.group_by("tier").len().iter_rows() if rows.height else []:
+                    tiers[t] = tiers.get(t, 0) + c
+                rec.progress(0.05 + 0.9 * (shard + 1) / n_shards,
+                             f"shard {shard + 1}/{n_shards}: {rows.height} rows")
+        else:
+            total = _move_staged(conn, rec.run_id)
+            expected = sum(s.rows for s in staged.shards)
+            if total != expected:
+                raise PdeError(f"the cluster's shards scored {expected} rows but {total} were staged for run "
+                               f"{rec.run_id}: nothing was replaced")
+            for s in staged.shards:
+                drift.merge(s.drift)
+                for t, c in s.tiers.items():
+                    tiers[t] = tiers.get(t, 0) + c
         st["rows"] = total
     with rec.stage("drift"):
         psi = drift.result()
     plan = settled = None
-    if as_of == last + timedelta(days=1):  # today's run, not a backfill: the loop moves on
+    if run.at_latest:  # today's run, not a backfill: the loop moves on
         move_business_date(conn, as_of)
         with rec.stage("settle_outcomes") as st:
             settled = settle_outcomes(conn, last, as_of, settings.operations.outcome_window_days,
                                       settings.simulation.grace_days)
             st.update(settled)
         with rec.stage("contact_plan") as st:
-            plan = build_plan(conn, settings, as_of, model.version, rec.run_id).as_dict()
+            plan = build_plan(conn, settings, as_of, model.version, rec.run_id, uplift).as_dict()
             st.update(plan)
     with rec.stage("fairness") as st:  # after the plan: the share in today's plan is one of its figures
         fairness = run_fairness(conn, settings, as_of, model.version)
@@ -192,7 +269,9 @@ def nightly_in(conn: Connection, rec: RunRecorder, settings: Settings, as_of: da
         # every earlier run whose outcome window these data close gets its realised figures, once
         performance["realised"] = realise_closed_runs(conn, settings, last, last + timedelta(days=1))
         st["realised"] = performance["realised"]["realised"]
-    rec.metrics.update({"as_of": str(as_of), "model_version": model.version, "rows": total, "tiers": tiers,
+    # uplift_version: which effects chose the stored actions (scoring/stored.py serves a row only under them)
+    rec.metrics.update({"as_of": str(as_of), "model_version": model.version, "uplift_version": uplift.version,
+                        "rows": total, "tiers": tiers,
                         "psi": psi, "plan": plan, "settled": settled, "fairness": fairness,
                         "performance": performance})
     return NightlyResult(run_id=rec.run_id, as_of=as_of, model_version=model.version, rows=total,

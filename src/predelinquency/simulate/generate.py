@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from predelinquency.db.rollup import rollup_mismatches
+from predelinquency.db.rollup import rollup_mismatches, set_watermark
 from predelinquency.db.runs import Progress, RunRecorder, no_progress, recorded_run
 from predelinquency.domain.daily import WINDOW_DAYS
 from predelinquency.errors import PdeError
@@ -252,6 +252,7 @@ def _load(engine: Engine, rec: RunRecorder, settings: Settings, tl: Timeline, cu
             if info["mismatches"]:
                 raise RuntimeError(f"generated daily_balances differ from the SQL rollup on {tl.end} "
                                    f"for {info['mismatches']} customers")
+        set_watermark(conn, tl.end)  # the rollup now reaches the generated bank's last day
     report(1.0, "done")
     return {"rows": rows, "stats": stats, "intercept": intercept}
 

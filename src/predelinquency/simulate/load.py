@@ -28,7 +28,7 @@ RESET_TABLES = (
     "customers", "accounts", "transactions", "payments", "labels", "daily_balances", "risk_scores",
     "interventions", "customer_assignments", "customer_snoozes", "intervention_outcomes",
     "simulation_state", "simulation_bank", "simulated_outcomes", "contact_plan", "business_calendar",
-    "operations_overrides", "run_performance",
+    "operations_overrides", "run_performance", "rollup_watermark",
 )
 # never emptied by a reset: the audit trail (append-only), people, keys, models and job history
 KEPT_TABLES = ("action_audit_log", "users", "api_keys", "model_versions", "model_promotions", "batch_runs",

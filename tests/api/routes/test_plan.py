@@ -1,5 +1,7 @@
 from datetime import date
 
+import pytest
+
 from predelinquency.operations.interventions import create_intervention, update_intervention_status
 from tests.api.plan_rows import TODAY, start_business_date
 from tests.support.api import Api
@@ -15,8 +17,13 @@ def test_officers_see_only_the_contact_arm_ranked_among_themselves(api: Api, pla
     # ranks without gaps: a gap would point at a held-out customer
     assert [c["rank"] for c in plan["customers"]] == list(range(1, 8))
     first = plan["customers"][0]
-    assert first["recommended_action"] == "agent_call" and first["tier"] == "High"
-    assert first["pd"] >= 0.2 and first["expected_benefit"] > 0
+    assert first["recommended_action"] == "agent_call" and first["tier"] == "High" and first["channel"] == "phone"
+    assert first["pd"] >= 0.2 and first["expected_benefit"] == pytest.approx(0.2 * 1000 * 0.45 - 25)
+    assert first["uplift"] == 0.2 and first["action_cost"] == 25 and first["assignment"] == "policy"
+    assert first["uplift_version"] is None
+    assert first["why"] == ("A call from an agent is expected to lower this customer's chance of missing from "
+                            f"{first['pd'] * 100:.0f} % to {(first['pd'] - 0.2) * 100:.0f} %, worth €90 against a "
+                            "€25 cost. Estimate: the configured rate: no outcomes yet.")
     assert not any(c["intervened_today"] for c in plan["customers"])
     # managers and admins see the same plan: the control group is looked at through GET /holdout only
     assert api.client.get("/plan", headers=api.auth("admin")).json() == plan

@@ -114,6 +114,18 @@ def test_predict_a_customer_like_the_nightly_run(scored_api: Api, nightly: dict[
     assert riskiest["prev_pd"] is not None
     assert (p["prev_pd"], p["prev_tier"], p["score_change"]) == (
         riskiest["prev_pd"], riskiest["prev_tier"], riskiest["score_change"])
+    # the next-best action's expected effect per action and why, in plain words (the configured prior here)
+    if p["recommended_action"] == "none":
+        assert p["uplift"] is None and p["action_uplift"] is None
+        assert p["why"] == "No contact is expected to prevent more than it costs."
+    else:
+        assert set(p["action_uplift"]) == set(scored_api.settings.actions)
+        assert p["uplift"] == p["action_uplift"][p["recommended_action"]] > 0
+        assert "expected to lower this customer's chance of missing from" in p["why"]
+        assert p["why"].endswith("Estimate: the configured rate: no outcomes yet.")
+    computed = scored_api.client.post("/batch-predict", headers=scored_api.auth(),
+                                      json={"customer_ids": [riskiest["customer_id"]]}).json()["results"][0]
+    assert computed["why"] == p["why"] and computed["action_uplift"] == p["action_uplift"]
     assert json.dumps(p)  # finite numbers only: NaN would not be JSON
 
 
