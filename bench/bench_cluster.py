@@ -21,11 +21,20 @@ import psutil
 
 
 def _server_cpu() -> float:
-    """CPU seconds (user + system) used so far by every PostgreSQL process of this machine."""
+    """CPU seconds (user + system) used so far by the PostgreSQL servers of this machine: the live processes, and
+    through each postmaster's children times the backends that have already exited (a worker's connections)."""
     total = 0.0
-    for p in psutil.process_iter(["name", "cpu_times"]):
-        if p.info["name"] and p.info["name"].startswith("postgres") and p.info["cpu_times"]:
-            total += p.info["cpu_times"].user + p.info["cpu_times"].system
+    for p in psutil.process_iter(["name", "cpu_times", "ppid"]):
+        t = p.info["cpu_times"]
+        if not (p.info["name"] or "").startswith("postgres") or t is None:
+            continue
+        total += t.user + t.system
+        try:
+            postmaster = not psutil.Process(p.info["ppid"]).name().startswith("postgres")
+        except psutil.Error:
+            postmaster = False
+        if postmaster:
+            total += t.children_user + t.children_system
     return total
 
 

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from predelinquency.cli import app
 from predelinquency.db.engine import dispose_engines
 from predelinquency.errors import PdeError
+from predelinquency.features.registry import FEATURE_NAMES
 from predelinquency.loop.backtest.policies import POLICIES, plan_policy
 from predelinquency.loop.backtest.run import backtest_policy, run_backtest
 from predelinquency.loop.backtest.world import World, play_world
@@ -60,11 +61,21 @@ def stored(bank) -> dict:
     return {"result": result, "before": before, "after": _bank_state(engine)}
 
 
+SEEN: list[tuple[int, tuple[int, ...], np.ndarray]] = []   # what the world's feature hook was shown
+
+
 @pytest.fixture(scope="module")
 def world(bank) -> World:
     engine, settings = bank
     with engine.connect() as conn:
-        return play_world(conn, settings, DAYS, load_model(settings, conn), load_uplift(settings, conn))
+        return play_world(conn, settings, DAYS, load_model(settings, conn), load_uplift(settings, conn),
+                          on_features=lambda t, X, ids: SEEN.append((t, X.shape, ids.copy())))
+
+
+def test_the_feature_hook_sees_every_plan_days_matrix(world: World):
+    assert [t for t, _, _ in SEEN] == list(range(world.days))
+    assert all(shape == (len(world.customer_ids), len(FEATURE_NAMES)) for _, shape, _ in SEEN)
+    assert all(np.array_equal(ids, world.customer_ids) for _, _, ids in SEEN)
 
 
 def test_the_backtest_is_deterministic_and_stored_and_audited(bank, stored):

@@ -11,6 +11,7 @@ looks as on the no-contact data afterwards ("scored_on": "no-contact world").
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -35,6 +36,8 @@ from predelinquency.simulate.forward import ForwardBank, ForwardDay
 
 _EPOCH = date(1970, 1, 1)
 _ALL_PAYMENTS = date(9999, 12, 31)   # pending instalments too: the forward run settles them
+# (plan day, feature matrix in FEATURE_NAMES order, customer ids): a study's view of what each plan day scored
+FeatureHook = Callable[[int, np.ndarray, np.ndarray], None]
 
 
 @dataclass
@@ -102,9 +105,9 @@ class _Scorer:
 
 
 def play_world(conn: Connection, settings: Settings, days: int, pd_model: PDModel, uplift: UpliftModel,
-               progress: Progress = no_progress) -> World:
+               progress: Progress = no_progress, on_features: FeatureHook | None = None) -> World:
     """The no-contact world of `days` plan days from the bank's business date, played D + outcome window days
-    so every planned unit settles; nothing is written."""
+    so every planned unit settles; nothing is written. on_features, when given, sees each plan day's matrix."""
     ids = np.asarray(conn.execute(text("SELECT customer_id FROM customers WHERE is_active ORDER BY 1")).scalars().all(),
                      dtype=np.int64)
     if not len(ids):
@@ -135,6 +138,8 @@ def play_world(conn: Connection, settings: Settings, days: int, pd_model: PDMode
             matrix = feature_matrix(panel, as_of, customers, accounts, bank.payments.table(),
                                     grace_days=settings.simulation.grace_days)
             world.pd[t], world.configured[t], world.engine_action[t], world.engine_benefit[t] = score(matrix)
+            if on_features is not None:
+                on_features(t, matrix, ids)
         simulated = bank.step()
         _extend_panel(panel, simulated, rows)
         _record(world, simulated, ids)
