@@ -24,6 +24,9 @@ from predelinquency.scoring.shard import RunModels, score_shard
 from predelinquency.settings import Settings
 
 STAGING = "risk_scores_staging"
+# how long a failed run waits for its other running tasks before it clears its staged rows (rows a task commits
+# later are cleared by the next run: clear_staging(..., stale=True))
+STOP_WAIT_SECONDS = 300
 _LOCAL_MAX_WORKERS = 64
 
 
@@ -108,7 +111,7 @@ def score_on_cluster(client: Any, url: str, settings: Settings, as_of: date, all
     """Every shard's task on the cluster, retried up to settings.nightly.task_retries times; the shards' results
     in shard order. PdeError naming the shard when one still fails (its rows and the others' stay staged until
     the coordinator clears them)."""
-    from dask.distributed import as_completed
+    from dask.distributed import as_completed, wait
 
     futures = {client.submit(score_shard_task, url, settings, as_of, bounds, run_id, version_now, at_latest,
                              model_version, uplift_version, baseline, key=f"pde-nightly-{run_id}-shard-{i}",
@@ -127,13 +130,17 @@ def score_on_cluster(client: Any, url: str, settings: Settings, as_of: date, all
             done[shard] = result
             progress(len(done), result)
     finally:
+        # a failed run's other tasks keep running on their workers (cancelling a future does not stop a task that
+        # has started) and would commit their shards after the run cleared its staged rows: let them finish first
+        wait(list(futures), timeout=STOP_WAIT_SECONDS)
         for f in futures:
             if not f.done():
                 f.cancel()
     return [done[i] for i in range(len(all_bounds))]
 
 
-def clear_staging(engine: Engine, run_id: int) -> None:
-    """Deletes a run's staged rows (after it moved them, or when it failed)."""
+def clear_staging(engine: Engine, run_id: int, stale: bool = False) -> None:
+    """Deletes a run's staged rows (after it moved them, or when it failed); stale: every other run's instead
+    (a nightly runs alone, so rows of another run are what a failed run's late tasks left)."""
     with engine.begin() as conn:
-        conn.execute(text(f"DELETE FROM {STAGING} WHERE batch_run_id = :r"), {"r": run_id})
+        conn.execute(text(f"DELETE FROM {STAGING} WHERE batch_run_id {'<>' if stale else '='} :r"), {"r": run_id})

@@ -167,6 +167,7 @@ def _nightly_on_cluster(engine: Engine, rec: RunRecorder, settings: Settings, as
                         spec: str | None, client: Any) -> NightlyResult:
     """The rollup committed first (the workers read it from their own connections), the shards on the cluster,
     then the run's one transaction moves their rows into risk_scores and does the rest of the nightly."""
+    clear_staging(engine, rec.run_id, stale=True)
     with engine.begin() as conn:
         with rec.stage("rollup") as st:
             rollup_days, last = bring_rollup_up_to_date(conn)
