@@ -3,6 +3,8 @@ the model report, promotion (managers and admins), and the uplift models' effect
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -167,32 +169,55 @@ def model_report(picked: list[str]) -> None:
                            mime="application/pdf", icon=":material/download:")
 
 
-def promotion(all_versions: pd.DataFrame) -> None:
-    st.markdown("#### Promotion")
+def _promote_control(versions: pd.DataFrame, *, what: str, none_caption: str | None, select_label: str,
+                     check_label: str, check_help: str, button: str, promote: Callable[[], Callable],
+                     done: str, history: pd.DataFrame, version_column: str, key: str) -> None:
+    """A manager's promotion of a challenger (PD or uplift model), then the promotions so far."""
     user = actions.current_user()
-    challengers = all_versions[all_versions["status"] == "challenger"]["version"].tolist()
+    challengers = versions[versions["status"] == "challenger"]["version"].tolist()
     if not allowed(user, "promote_model"):
-        st.caption(":material/lock: Only managers and admins can promote a challenger to champion.")
+        st.caption(f":material/lock: Only managers and admins can promote {what} to champion.")
     elif not challengers:
-        st.caption("No challenger to promote: train a new model to get one.")
+        if none_caption:
+            st.caption(none_caption)
     else:
         c1, c2, c3 = st.columns([1.2, 1.6, 1])
-        version = c1.selectbox("Challenger", challengers)
-        sure = c2.checkbox("I have reviewed it against the champion", help="The champion scores tonight's run.")
-        if c3.button("Promote to champion", type="primary", disabled=not sure, icon=":material/workspace_premium:"):
+        version = c1.selectbox(select_label, challengers)
+        sure = c2.checkbox(check_label, key=key, help=check_help)
+        if c3.button(button, type="primary", disabled=not sure, icon=":material/workspace_premium:"):
             def write(conn):
-                from predelinquency.model.registry import promote  # loads the model stack: only when promoting
-
                 current = authorise(conn, user, "promote_model")  # enforced here, not only by hiding the button
-                return promote(conn, version, current.username)
-            actions.perform(write, lambda r: f"{r['version']} is now the champion (previous: "
-                                             f"{r['previous_champion'] or 'none'}). Tonight's scoring uses it.")
-    hist = mdq.promotions()
-    if not hist.empty:
-        st.dataframe(pd.DataFrame({"Promoted": hist["promoted_at"], "Version": hist["version"],
-                                   "Previous champion": hist["previous_champion"].fillna("—"),
-                                   "By": hist["promoted_by"]}), hide_index=True,
+                return promote()(conn, version, current.username)
+            actions.perform(write, lambda r: done.format(version=r["version"],
+                                                         previous=r["previous_champion"] or "none"))
+    if not history.empty:
+        st.dataframe(pd.DataFrame({"Promoted": history["promoted_at"], version_column: history["version"],
+                                   "Previous champion": history["previous_champion"].fillna("—"),
+                                   "By": history["promoted_by"]}), hide_index=True,
                      column_config={"Promoted": st.column_config.DatetimeColumn(format="D MMM YYYY HH:mm")})
+
+
+def _pd_promote() -> Callable:
+    from predelinquency.model.registry import promote  # loads the model stack: only when promoting
+
+    return promote
+
+
+def _uplift_promote() -> Callable:
+    from predelinquency.model.uplift.registry import promote_uplift  # loads the model stack: only when promoting
+
+    return promote_uplift
+
+
+def promotion(all_versions: pd.DataFrame) -> None:
+    st.markdown("#### Promotion")
+    _promote_control(all_versions, what="a challenger",
+                     none_caption="No challenger to promote: train a new model to get one.",
+                     select_label="Challenger", check_label="I have reviewed it against the champion",
+                     check_help="The champion scores tonight's run.", button="Promote to champion",
+                     promote=_pd_promote, done="{version} is now the champion (previous: {previous}). "
+                                               "Tonight's scoring uses it.",
+                     history=mdq.promotions(), version_column="Version", key="pd_sure")
 
 
 def _uplift_figures(actions: dict) -> pd.DataFrame:
@@ -264,29 +289,12 @@ def uplift_models() -> None:
 
 
 def uplift_promotion(versions: pd.DataFrame) -> None:
-    user = actions.current_user()
-    challengers = versions[versions["status"] == "challenger"]["version"].tolist()
-    if not allowed(user, "promote_model"):
-        st.caption(":material/lock: Only managers and admins can promote an uplift challenger to champion.")
-    elif challengers:
-        c1, c2, c3 = st.columns([1.2, 1.6, 1])
-        version = c1.selectbox("Uplift challenger", challengers)
-        sure = c2.checkbox("I have compared its Qini with the champion's", key="uplift_sure",
-                           help="Tonight's plan estimates every contact's effect with the champion.")
-        if c3.button("Promote uplift model", type="primary", disabled=not sure, icon=":material/workspace_premium:"):
-            def write(conn):
-                from predelinquency.model.uplift.registry import promote_uplift  # loads the model stack: only now
-
-                current = authorise(conn, user, "promote_model")  # enforced here, not only by hiding the button
-                return promote_uplift(conn, version, current.username)
-            actions.perform(write, lambda r: f"Uplift model {r['version']} is now the champion (previous: "
-                                             f"{r['previous_champion'] or 'none'}). Tonight's plan uses it.")
-    hist = mdq.uplift_promotions()
-    if not hist.empty:
-        st.dataframe(pd.DataFrame({"Promoted": hist["promoted_at"], "Uplift model": hist["version"],
-                                   "Previous champion": hist["previous_champion"].fillna("—"),
-                                   "By": hist["promoted_by"]}), hide_index=True,
-                     column_config={"Promoted": st.column_config.DatetimeColumn(format="D MMM YYYY HH:mm")})
+    _promote_control(versions, what="an uplift challenger", none_caption=None, select_label="Uplift challenger",
+                     check_label="I have compared its Qini with the champion's",
+                     check_help="Tonight's plan estimates every contact's effect with the champion.",
+                     button="Promote uplift model", promote=_uplift_promote,
+                     done="Uplift model {version} is now the champion (previous: {previous}). Tonight's plan uses it.",
+                     history=mdq.uplift_promotions(), version_column="Uplift model", key="uplift_sure")
 
 
 @ui.guarded
