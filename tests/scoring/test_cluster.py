@@ -14,11 +14,12 @@ import polars as pl
 import pytest
 from dask.distributed import Client, LocalCluster, WorkerPlugin
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 
 from predelinquency.errors import PdeError
-from predelinquency.scoring.cluster import parse_cluster
+from predelinquency.scoring.cluster import _with_password, parse_cluster, task_target
 from predelinquency.scoring.nightly import run_nightly
-from predelinquency.settings import Settings
+from predelinquency.settings import Settings, get_settings
 from tests.conftest import fast_training
 from tests.support.bank import DemoBank
 from tests.support.db import cloned_database
@@ -110,3 +111,30 @@ def test_a_shard_that_keeps_failing_fails_the_run_and_keeps_the_previous_scores(
 def test_a_bad_cluster_is_refused_by_name(spec: str):
     with pytest.raises(PdeError, match="local:N"):
         parse_cluster(spec)
+
+
+def test_a_task_carries_no_password_across_the_dask_network():
+    secret = "s3cret-jobs-pw"
+    settings = Settings(database_url=f"postgresql://pde:{secret}@db.bank:5432/pde",
+                        database_jobs_url=f"postgresql://pde_jobs:{secret}@db.bank:5432/pde",
+                        database_owner_url=f"postgresql://pde_owner:{secret}@db.bank:5432/pde")
+    engine = create_engine(f"postgresql+psycopg://pde_jobs:{secret}@db.bank:5432/pde")
+    url, task_settings = task_target(engine, settings)
+    assert secret.encode() not in cloudpickle.dumps((url, task_settings))
+    assert make_url(url).username == "pde_jobs" and make_url(url).host == "db.bank"
+    assert task_settings.nightly == settings.nightly and task_settings.actions == settings.actions
+
+
+def test_a_worker_takes_the_password_from_its_own_environment(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("DATABASE_URL", "postgres://pde:app-pw@db.bank:5432/pde")
+    monkeypatch.setenv("DATABASE_JOBS_URL", "postgres://pde_jobs:jobs-pw@db.bank:5432/pde")
+    get_settings.cache_clear()
+    try:
+        task_url = make_url("postgresql+psycopg://pde_jobs@db.bank:5432/pde")
+        assert _with_password(task_url).password == "jobs-pw"
+        assert _with_password(task_url.set(username="pde")).password == "app-pw"
+        # another server or database: no password of ours is sent to it (libpq's own sources still apply)
+        assert _with_password(task_url.set(host="elsewhere")).password is None
+        assert _with_password(task_url.set(database="other")).password is None
+    finally:
+        get_settings.cache_clear()

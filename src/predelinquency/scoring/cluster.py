@@ -5,6 +5,9 @@ run's models and commits its rows into risk_scores_staging under the run's id (a
 earlier attempt of the same shard left). The coordinator moves the staged rows into risk_scores in the run's one
 final transaction (scoring/nightly.py), so readers never see half a run; a shard that still fails after its
 retries fails the run and leaves the previous scores untouched.
+
+No secret crosses the Dask network: a task carries the database URL without its password and the settings without
+their database URLs; a worker takes the password from its own environment (task_target / _worker_engine).
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import URL, make_url
 
+from predelinquency.db.engine import normalise_url
 from predelinquency.errors import PdeError
 from predelinquency.model.drift import DriftAccumulator
 from predelinquency.scoring.shard import RunModels, score_shard
-from predelinquency.settings import Settings
+from predelinquency.settings import Settings, get_settings
 
 STAGING = "risk_scores_staging"
 # how long a failed run waits for its other running tasks before it clears its staged rows (rows a task commits
@@ -75,6 +80,30 @@ def cluster_client(spec: str) -> Iterator[Any]:
         yield client
 
 
+def task_target(engine: Engine, settings: Settings) -> tuple[str, Settings]:
+    """What a task is given to reach the database: the engine's URL without its password, and the settings
+    without their database URLs (tasks are pickled across the Dask network, which may not be encrypted)."""
+    url = engine.url._replace(password=None).render_as_string(hide_password=False)  # URL.set ignores a None
+    return url, settings.model_copy(update={"database_url": None, "database_jobs_url": None,
+                                            "database_owner_url": None})
+
+
+def _with_password(url: URL) -> URL:
+    """The task's URL with the password of the same user, host, port and database from this worker's own
+    DATABASE_JOBS_URL, DATABASE_URL or DATABASE_OWNER_URL (docker-compose gives every service the same ones; a
+    local cluster's workers inherit the nightly's environment). Unchanged when none matches: a socket needs no
+    password, and libpq may still find one in PGPASSWORD or ~/.pgpass."""
+    own = get_settings()
+    for candidate in (own.database_jobs_url, own.database_url, own.database_owner_url):
+        if not candidate:
+            continue
+        known = make_url(normalise_url(candidate))
+        if (known.username, known.host, known.port, known.database) == (url.username, url.host, url.port,
+                                                                         url.database):
+            return url.set(password=known.password)
+    return url
+
+
 _worker_engines: dict[str, Engine] = {}
 
 
@@ -82,7 +111,7 @@ def _worker_engine(url: str) -> Engine:
     """One engine per worker process and database (tasks of later runs reuse its connections)."""
     engine = _worker_engines.get(url)
     if engine is None:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=2)
+        engine = create_engine(_with_password(make_url(url)), pool_pre_ping=True, pool_size=2, max_overflow=2)
         _worker_engines[url] = engine
     return engine
 

@@ -30,6 +30,7 @@ from predelinquency.scoring.cluster import (
     cluster_client,
     parse_cluster,
     score_on_cluster,
+    task_target,
 )
 from predelinquency.scoring.fairness import run_fairness
 from predelinquency.scoring.performance import realise_closed_runs, record_expected
@@ -176,7 +177,7 @@ def _nightly_on_cluster(engine: Engine, rec: RunRecorder, settings: Settings, as
         _mark_backfill(conn, run.as_of)
         version_now = data_version(conn)
         baseline = model_baseline(conn, run.models.pd.version)
-    url = engine.url.render_as_string(hide_password=False)
+    url, task_settings = task_target(engine, settings)
     n = len(run.bounds)
 
     def progress(done: int, shard: ShardScored) -> None:
@@ -185,7 +186,7 @@ def _nightly_on_cluster(engine: Engine, rec: RunRecorder, settings: Settings, as
     with rec.stage("score_shards_on_cluster") as st:
         with nullcontext(client) if client is not None else cluster_client(str(spec)) as dask:
             st["workers"] = len(dask.scheduler_info().get("workers", {}))
-            shards = score_on_cluster(dask, url, settings, run.as_of, run.bounds, rec.run_id, version_now,
+            shards = score_on_cluster(dask, url, task_settings, run.as_of, run.bounds, rec.run_id, version_now,
                                       run.at_latest, run.models.pd.version, run.models.uplift.version, baseline,
                                       progress)
         st["shards"] = [{"bounds": list(s.bounds), "rows": s.rows, **s.seconds} for s in shards]
