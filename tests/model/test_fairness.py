@@ -176,9 +176,11 @@ def test_tabular_training_stores_the_tests_fairness(fresh_settings: Settings, tm
     assert r["params"]["attribute_columns"] == ["age", "region"]
 
 
-def test_pde_train_data_takes_the_attribute_columns_aside(cli, tmp_path: Path):
+def test_pde_train_data_takes_the_attribute_columns_aside(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     from predelinquency.cli import app
 
+    monkeypatch.setenv("PDE_TRAINING__CV_FOLDS", "2")  # the attributes' path is checked, not the search
+    monkeypatch.setenv("PDE_TRAINING__SEARCH_TRIALS", "1")
     path = _loans(tmp_path, 600)
     refused = cli.invoke(app, ["train", "--data", str(path), "--target", "defaulted", "--time", "as_of"])
     assert isinstance(refused.exception, PdeError) and "--attributes" in str(refused.exception)

@@ -71,10 +71,10 @@ def test_snapshots_do_not_depend_on_the_order_the_database_returns_rows_in(demo_
 def test_a_search_with_the_same_trial_counts_gives_the_same_model(tmp_path, imbalance):
     # a generous time budget: the trial counts, not the clock, end the search
     settings = Settings(data_dir=tmp_path / "data",
-                        training=Training(cv_folds=2, search_trials=3, search_seconds=600, imbalance=imbalance))
-    X, y, _ = make_table(1500, seed=5)
+                        training=Training(cv_folds=2, search_trials=2, search_seconds=600, imbalance=imbalance))
+    X, y, _ = make_table(1000, seed=5)
     first, second = (train_table(X, y, None, settings) for _ in range(2))
-    assert first.params["search_trials"] == dict.fromkeys(LEARNERS, 3)
+    assert first.params["search_trials"] == dict.fromkeys(LEARNERS, 2)
     assert _without_timings(second.params) == _without_timings(first.params)
     assert second.metrics == first.metrics
     np.testing.assert_array_equal(second.model.predict_pd(X), first.model.predict_pd(X))

@@ -1,5 +1,6 @@
-"""The weekly portfolio report on the demo bank advanced 40 business days (the team working each day's plan):
-every section present in the HTML and the workbook, with figures equal to the database's own rows."""
+"""The weekly portfolio report on the demo bank advanced ADVANCE_DAYS business days (the team working each day's
+plan; a copy of the session's advanced bank): every section present in the HTML and the workbook, with figures
+equal to the database's own rows."""
 
 from __future__ import annotations
 
@@ -15,29 +16,26 @@ import pandas as pd
 import pytest
 from sqlalchemy import Connection, Engine, create_engine, text
 
-from predelinquency.loop.advance import advance_bank
 from predelinquency.loop.effects import measure_effects
 from predelinquency.model.psi import psi_band
 from predelinquency.report.portfolio import MEANINGS, RISING_LIMIT, portfolio_report
 from predelinquency.report.xlsx import MEANINGS_SHEET
 from predelinquency.settings import Settings
 from tests.conftest import fast_training
-from tests.support.bank import DemoBank
+from tests.support.bank import AdvancedBank
 from tests.support.db import cloned_database, rolled_back
 
-DAYS = 40
 SECTIONS = ("summary", "tiers", "rising", "interventions", "drift", "fairness")
 SHEETS = ["Summary", "Tiers", "Tier movement", "Rising risk", "Interventions", "Measured effect", "Drift",
           "Fairness alerts", MEANINGS_SHEET]
 
 
 @pytest.fixture(scope="module")
-def advanced(pg_server_url: str, demo_bank: DemoBank) -> Iterator[tuple[Engine, Settings]]:
-    with cloned_database(pg_server_url, demo_bank.template) as url:
-        settings = fast_training(Settings(data_dir=demo_bank.data_dir, database_url=url))
-        settings.operations = settings.operations.model_copy(update={"holdout_share": 0.3})
+def advanced(pg_server_url: str, advanced_bank: AdvancedBank) -> Iterator[tuple[Engine, Settings]]:
+    with cloned_database(pg_server_url, advanced_bank.template) as url:
+        settings = fast_training(Settings(data_dir=advanced_bank.data_dir, database_url=url))
+        settings.operations = settings.operations.model_copy(update={"holdout_share": advanced_bank.holdout_share})
         engine = create_engine(url)
-        advance_bank(engine, settings, DAYS, nightly="every", work_plan=True, actor="system:test")
         yield engine, settings
         engine.dispose()
 

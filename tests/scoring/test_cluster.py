@@ -76,6 +76,7 @@ def test_local_cluster_scores_the_same_rows_as_the_process(banks, demo_bank: Dem
     assert _staged(there) == 0
     stages = {s["name"]: s for s in result.stages}
     cluster = stages["score_shards_on_cluster"]
+    assert "score_shards" not in stages and stages["move_staged_rows"]["rows"] == result.rows
     assert cluster["workers"] == 2 and len(cluster["shards"]) == 4
     assert all(s["read"] >= 0 and s["score"] > 0 and s["write"] >= 0 for s in cluster["shards"])
 

@@ -228,7 +228,8 @@ def nightly_in(conn: Connection, rec: RunRecorder, settings: Settings, as_of: da
     drift = DriftAccumulator(model_baseline(conn, model.version))
     tiers: dict[str, int] = {}
     total = 0
-    with rec.stage("score_shards") as st:
+    # a cluster's shards were scored before this transaction: here their staged rows are moved in
+    with rec.stage("score_shards" if staged is None else "move_staged_rows") as st:
         if staged is None:
             st["shards"] = []
             for shard, bounds in enumerate(run.bounds):
