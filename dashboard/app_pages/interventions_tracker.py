@@ -163,13 +163,13 @@ def backtest_table(policies: dict[str, dict[str, Any]]) -> None:
     st.dataframe(pd.DataFrame({
         "Policy": [POLICY_LABELS.get(p, p) for p in policies], "Contacts": [r["contacts"] for r in rows],
         "Missed": [r["missed"] for r in rows], "Prevented defaults": [r["prevented_defaults"] for r in rows],
-        "Per 100 contacts": [r["prevented_per_100_contacts"] for r in rows],
+        # text, so a policy that contacts nobody shows the house's em dash rather than "None"
+        "Per 100 contacts": [ui.num(r["prevented_per_100_contacts"], 1) for r in rows],
         "Prevented loss": [ui.money(r["prevented_loss"]) for r in rows],
         "Contact cost": [ui.money(r["contact_cost"]) for r in rows],
         "Net benefit": [ui.money(r["net_benefit"]) for r in rows],
         "Expected net benefit": [ui.money(r["expected_net_benefit"]) for r in rows]}), hide_index=True,
-        column_config={"Per 100 contacts": st.column_config.NumberColumn(format="%.1f",
-                                                                         help="Prevented defaults per 100 contacts"),
+        column_config={"Per 100 contacts": st.column_config.TextColumn(help="Prevented defaults per 100 contacts"),
                        "Expected net benefit": st.column_config.TextColumn(
                            help="From the generator's probabilities rather than its draws: less noisy")})
 

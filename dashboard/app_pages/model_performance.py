@@ -253,8 +253,11 @@ def _qini_chart(f: dict, action: str) -> go.Figure | None:
     fig.add_scatter(x=share, y=[100 * y for _, y in learned], name="Learned", mode="lines")
     fig.add_scatter(x=share, y=[100 * y for _, y in prior], name="Configured rates", mode="lines")
     fig.add_scatter(x=[0, 100], y=[0, 100 * end], name="Random", mode="lines", line={"dash": "dot"})
-    return ui.style(fig, f"Qini curve · {ui.label(action)}", "Share of customers contacted, best first (%)",
-                    "Misses prevented per 100 contacted")
+    fig = ui.style(fig, f"Qini curve · {ui.label(action)}", "Share of customers contacted, best first (%)",
+                   "Misses prevented per 100 contacted", height=380)
+    # three charts share a row: a legend beside the title would run into it, so it goes under the axis
+    return fig.update_layout(legend={"yanchor": "top", "y": -0.28, "xanchor": "left", "x": 0},
+                             margin={"b": 60})
 
 
 def uplift_models() -> None:
