@@ -103,6 +103,7 @@ def db_status(as_json: JsonOpt = False) -> None:
           + (f", {_mib(h['before_compression_bytes'])} -> {_mib(h['after_compression_bytes'])} MiB compressed"
              if h["before_compression_bytes"] else f", {_mib(h['total_bytes'])} MiB")
           for h in status["hypertables"]),
+        *([_storage_line(status["storage_job"])] if status["storage_job"] else []),
         f"role:         {status['role']['name']}"
         + ("  (a SUPERUSER: it can bypass the audit log's protections)" if status["role"]["superuser"] else ""),
         f"migrations:   {', '.join(status['migrations']) or 'none (run pde db init)'}",
@@ -110,6 +111,17 @@ def db_status(as_json: JsonOpt = False) -> None:
         *(f"  {t:<22}{n if n is not None else '-':>12}" for t, n in status["row_counts"].items()),
     ]
     emit(status, as_json, "\n".join(lines))
+
+
+def _storage_line(job: dict) -> str:
+    """The storage job's ages and runs, for `pde db status`."""
+    c = job["config"]
+    keep = f"drop after {c['retention_days']} days" if c.get("retention_days") else "keep everything"
+    ran = (f"last ran {job['last_successful_finish']} ({job['last_run_status']})" if job["last_successful_finish"]
+           else "not run yet")
+    return (f"  storage job   compress history after {c['history_days']} days, scores after {c['scores_days']} "
+            f"(before the business date), {keep}; {ran}, next {job['next_start'] or 'not scheduled'}"
+            + (f", {job['total_failures']} failures" if job["total_failures"] else ""))
 
 
 @db_app.command("stop")

@@ -247,7 +247,8 @@ class Nightly(_Section):
 
 
 class Storage(_Section):
-    """The time tables on TimescaleDB (sql/014): old chunks compressed, the oldest optionally dropped."""
+    """The time tables on TimescaleDB (sql/014, 016): old chunks compressed, the oldest optionally dropped, by age
+    before the business date."""
 
     # transactions and daily balances stay uncompressed for the feature window plus this margin: the nightly's
     # reads, back-dated uploads and rollup recomputes then mostly touch uncompressed chunks

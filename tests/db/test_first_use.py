@@ -74,6 +74,14 @@ def test_the_first_command_on_a_fresh_data_directory_works(tmp_path: Path, monke
         assert status.exit_code == 0 and '"customers": 0' in status.stdout
         # least privilege: the first command created the application roles, and the application uses one
         assert json.loads(status.stdout)["role"] == {"name": "pde_app", "superuser": False}
+        # on TimescaleDB the storage job is set with the default ages, aged from the business date (sql/016)
+        job = json.loads(status.stdout)["storage_job"]
+        assert (job is not None) == json.loads(status.stdout)["timescaledb"]
+        if job is not None:
+            assert job["config"] == {"history_days": 120, "scores_days": 90, "retention_days": None}
+            text_status = _run(monkeypatch, data_dir, None, "db", "status")
+            assert "storage job   compress history after 120 days, scores after 90 (before the business date), " \
+                   "keep everything" in text_status.stdout
         folder = tmp_path / "files"
         folder.mkdir()
         (folder / "customers.csv").write_bytes(CUSTOMERS)

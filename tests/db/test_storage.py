@@ -5,7 +5,7 @@ The compressed-chunk tests skip on plain PostgreSQL; the TimescaleDB run (PDE_TE
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import Connection, Engine, create_engine, text
@@ -24,11 +24,11 @@ from tests.support.users import SYSTEM
 TIME_TABLES = ("transactions", "daily_balances", "risk_scores")
 
 
-def _policies(conn: Connection) -> dict[tuple[str, str], str]:
-    rows = conn.execute(text(
-        "SELECT hypertable_name, proc_name, coalesce(config ->> 'compress_after', config ->> 'drop_after') "
-        "FROM timescaledb_information.jobs WHERE proc_name IN ('policy_compression', 'policy_retention')")).all()
-    return {(t, p): age for t, p, age in rows}
+def _storage_jobs(conn: Connection) -> dict[str, dict | None]:
+    """The storage jobs on the time tables by procedure: ours (config) and any TimescaleDB clock-aged policy."""
+    rows = conn.execute(text("SELECT proc_name, config FROM timescaledb_information.jobs WHERE proc_name IN "
+                             "('pde_storage_job', 'policy_compression', 'policy_retention')")).all()
+    return {p: c for p, c in rows}
 
 
 def _compress_all(conn: Connection) -> int:
@@ -51,26 +51,56 @@ def test_storage_policies_follow_the_settings(fresh_db: str):
                                     ).scalar_one() == 0
             return
         with engine.connect() as conn:
-            policies = _policies(conn)
-            jobs = conn.execute(text("SELECT array_agg(job_id ORDER BY job_id) FROM timescaledb_information.jobs "
-                                     "WHERE proc_name = 'policy_compression'")).scalar_one()
-        assert policies == {
-            ("transactions", "policy_compression"): "100 days", ("daily_balances", "policy_compression"): "100 days",
-            ("risk_scores", "policy_compression"): "40 days",
-            **{(t, "policy_retention"): "400 days" for t in TIME_TABLES}}
+            jobs = _storage_jobs(conn)
+            job_id = conn.execute(text("SELECT job_id FROM timescaledb_information.jobs "
+                                       "WHERE proc_name = 'pde_storage_job'")).scalar_one()
+        # one job, aged by the business date; none of TimescaleDB's clock-aged policies (sql/016)
+        assert jobs == {"pde_storage_job": {"history_days": 100, "scores_days": 40, "retention_days": 400}}
         set_storage_policies(engine, Storage(compress_margin_days=10, compress_scores_after_days=40))
         with engine.connect() as conn:
-            assert {k for k in _policies(conn) if k[1] == "policy_retention"} == set()  # default: keep everything
-            # an unchanged policy is left as it is (every `pde db init` sets them)
-            assert conn.execute(text("SELECT array_agg(job_id ORDER BY job_id) FROM timescaledb_information.jobs "
-                                     "WHERE proc_name = 'policy_compression'")).scalar_one() == jobs
+            assert _storage_jobs(conn)["pde_storage_job"]["retention_days"] is None  # default: keep everything
+            # the job is kept, its config changed (every `pde db init` sets it)
+            assert conn.execute(text("SELECT job_id FROM timescaledb_information.jobs "
+                                     "WHERE proc_name = 'pde_storage_job'")).scalar_one() == job_id
     finally:
         engine.dispose()
 
 
+def _chunks(conn: Connection, table: str) -> list[tuple[date, date, bool]]:
+    """(start, end, compressed) of each chunk of a time table, as dates."""
+    return [(lo.date(), hi.date(), z) for lo, hi, z in conn.execute(text(
+        "SELECT range_start AT TIME ZONE 'UTC', range_end AT TIME ZONE 'UTC', is_compressed "
+        "FROM timescaledb_information.chunks WHERE hypertable_name = :t ORDER BY range_start"), {"t": table}).all()]
+
+
+def test_storage_ages_count_from_the_business_date_not_the_clock(compressed: Engine):
+    engine = compressed
+    set_storage_policies(engine, Storage(compress_margin_days=0, compress_scores_after_days=10, retention_days=150))
+    with engine.connect() as conn:
+        today = conn.execute(text("SELECT pde_business_date()")).scalar_one()
+        job = conn.execute(text("SELECT job_id FROM timescaledb_information.jobs "
+                                "WHERE proc_name = 'pde_storage_job'")).scalar_one()
+        before = {t: _chunks(conn, t) for t in TIME_TABLES}
+    # the demo bank's business date lags the server's clock: a clock-aged policy would compress more
+    assert today < date.today() - timedelta(days=7)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("CALL run_job(:j)"), {"j": job})  # the job commits chunk by chunk
+    with engine.connect() as conn:
+        after = {t: _chunks(conn, t) for t in TIME_TABLES}
+        job_status = database_status(conn)["storage_job"]
+    assert job_status["job_id"] == job and job_status["config"]["retention_days"] == 150
+    for table, age in (("transactions", 90), ("daily_balances", 90), ("risk_scores", 10)):
+        kept = [c for c in before[table] if c[1] > today - timedelta(days=150)]
+        assert [c[:2] for c in after[table]] == [c[:2] for c in kept], f"{table}: retention by business date"
+        assert len(kept) < len(before[table]) or table == "risk_scores"
+        for lo, hi, compressed in after[table]:
+            assert compressed == (hi <= today - timedelta(days=age)), (table, lo, hi)
+    assert any(z for _, _, z in after["transactions"]) and not all(z for _, _, z in after["transactions"])
+
+
 @pytest.fixture
 def compressed(demo_db: str) -> Iterator[Engine]:
-    """The demo bank with every chunk of its time tables compressed (TimescaleDB only)."""
+    """The demo bank on hypertables, whose chunks each test compresses (TimescaleDB only)."""
     engine = create_engine(demo_db)
     with engine.begin() as conn:
         if time_table_kind(conn, "transactions") != "hypertable":

@@ -61,6 +61,24 @@ def hypertables(conn: Connection) -> list[dict]:
     return [dict(r) for r in rows.mappings()]
 
 
+def storage_job(conn: Connection) -> dict | None:
+    """The storage job (sql/016): its ages, when it last ran and how, when it runs next (TimescaleDB only)."""
+    if not conn.execute(text("SELECT pde_timescale_active()")).scalar():
+        return None
+    row = conn.execute(text(
+        # TimescaleDB says -infinity for "never" / "not scheduled", which Python's datetime cannot hold
+        "SELECT j.job_id, j.config, j.scheduled, s.last_run_status, "
+        "       CASE WHEN isfinite(s.last_successful_finish) THEN s.last_successful_finish END "
+        "           AS last_successful_finish, "
+        "       CASE WHEN isfinite(s.next_start) THEN s.next_start END AS next_start, s.total_failures "
+        "FROM timescaledb_information.jobs j LEFT JOIN timescaledb_information.job_stats s USING (job_id) "
+        "WHERE j.proc_name = 'pde_storage_job'")).mappings().first()
+    if row is None:
+        return None
+    when = ("last_successful_finish", "next_start")
+    return {k: (v.isoformat() if k in when and v is not None else v) for k, v in row.items()}
+
+
 def database_status(conn: Connection) -> dict:
     """Server version, TimescaleDB state, migrations applied, and exact row counts per table."""
     version = conn.execute(text("SHOW server_version")).scalar()
@@ -93,5 +111,6 @@ def database_status(conn: Connection) -> dict:
         "migrations": list(migrations),
         "time_tables": kinds,
         "hypertables": hypertables(conn) if migrations else [],
+        "storage_job": storage_job(conn) if migrations else None,
         "row_counts": counts,
     }

@@ -30,7 +30,7 @@ from predelinquency.db.bulk import copy_in
 from predelinquency.model.uplift.model import UpliftModel
 from predelinquency.scoring.actions import action_benefits
 from predelinquency.scoring.allocate import Allocation, Limits, allocate
-from predelinquency.scoring.why import PRIOR, estimate_sources, why_rows
+from predelinquency.scoring.why import estimate_sources, stored_sources, why_rows
 from predelinquency.settings import Settings
 
 CONTACT, HOLDOUT = "contact", "holdout"
@@ -192,9 +192,15 @@ def todays_contacts(conn: Connection, day: date, uplift: UpliftModel, lgd: float
         {"d": day}).mappings().all()
     out = [dict(r) for r in rows]
     current = estimate_sources(uplift)
+    # planned under other effects than today's champion: the words of the version the plan was drawn with
+    others = sorted({r["uplift_version"] for r in out if r["uplift_version"] not in (None, uplift.version)})
+    stored = {v: stored_sources(m) for v, m in conn.execute(text(
+        "SELECT version, metrics FROM uplift_versions WHERE version = ANY(:v)"), {"v": others}).all()} if others else {}
     for r, text_ in zip(out, why_rows(out, current, lgd), strict=True):
-        if r["uplift_version"] != uplift.version:  # planned under other effects than today's champion
-            source = f"uplift model {r['uplift_version']}" if r["uplift_version"] else PRIOR
-            text_ = why_rows([r], {r["recommended_action"]: source}, lgd)[0]
+        version = r["uplift_version"]
+        if version != uplift.version:
+            sources = ({} if version is None else stored.get(version)
+                       or {r["recommended_action"]: f"uplift model {version}"})  # a version no longer on record
+            text_ = why_rows([r], sources, lgd)[0]  # an action missing from sources reads as the prior
         r["why"] = text_
     return out

@@ -39,8 +39,19 @@ def percents(before: float, after: float) -> tuple[str, str]:
 
 def estimate_sources(uplift: UpliftModel) -> dict[str, str]:
     """Where each action's estimate comes from, in words: the outcomes it was learned from, or the prior."""
-    return {a: (f"learned from {e.outcomes:,} outcomes" if e.weight > 0 and e.learned is not None else PRIOR)
+    return {a: (_learned(e.outcomes) if e.weight > 0 and e.learned is not None else PRIOR)
             for a, e in uplift.effects.items()}
+
+
+def stored_sources(metrics: Mapping) -> dict[str, str]:
+    """estimate_sources of a registered uplift version from its stored figures (uplift_versions.metrics), for plan
+    rows drawn under a version that is no longer the champion."""
+    return {a: (_learned(f.get("outcomes") or 0) if (f.get("weight") or 0) > 0 else PRIOR)
+            for a, f in (metrics.get("actions") or {}).items()}
+
+
+def _learned(outcomes: int) -> str:
+    return f"learned from {outcomes:,} outcomes"
 
 
 def why(action: str, pd: float, uplift: float | None, worth: float, cost: float, source: str,

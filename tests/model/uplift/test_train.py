@@ -17,6 +17,8 @@ from predelinquency.model.uplift.evaluate import CURVE_POINTS
 from predelinquency.model.uplift.model import UpliftModel, prior_model
 from predelinquency.model.uplift.registry import get_uplift, list_uplift, load_uplift, promote_uplift
 from predelinquency.model.uplift.train import new_outcomes, train_effects, train_effects_if_due
+from predelinquency.scoring.plan import todays_contacts
+from predelinquency.scoring.why import PRIOR
 from predelinquency.settings import Settings
 from tests.model.uplift.conftest import MIN_OUTCOMES, uplift_settings
 from tests.support.db import cloned_database, role_engine, rolled_back
@@ -168,3 +170,22 @@ def test_the_jobs_role_trains_and_the_app_role_promotes(pg_server_url, advanced_
             assert promote_uplift(conn, second["version"], "manager1")["changed"]
             assert load_uplift(settings, conn).version == second["version"]
     assert first["status"] == "champion"
+
+
+def test_plan_rows_of_an_earlier_version_say_what_it_learned_from(trained, advanced_engine, advanced_settings) -> None:
+    first, _ = trained
+    learned = {a: f["outcomes"] for a, f in first["metrics"]["actions"].items() if f["weight"] > 0}
+    assert learned  # the advanced bank teaches the model something
+    with rolled_back(advanced_engine) as conn:
+        day = conn.execute(text("SELECT max(business_date) FROM contact_plan")).scalar_one()
+        conn.execute(text("UPDATE contact_plan SET uplift_version = :v WHERE business_date = :d"),
+                     {"v": first["version"], "d": day})
+        # today's effects are the prior's, the plan was drawn under `first`: its rows speak of `first`
+        rows = todays_contacts(conn, day, prior_model(advanced_settings), advanced_settings.costs.lgd)
+    said = [r for r in rows if r["why"] and r["uplift"] is not None]
+    assert said
+    for r in said:
+        a = r["recommended_action"]
+        source = f"learned from {learned[a]:,} outcomes" if a in learned else PRIOR
+        assert f"Estimate: {source}." in r["why"], r["why"]
+    assert any(r["recommended_action"] in learned for r in said)
