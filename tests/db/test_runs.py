@@ -1,3 +1,5 @@
+import time
+
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -70,4 +72,30 @@ def test_a_live_job_reads_as_running_for_every_kind(fresh_db: str, kind: str):
     finish_run(rec, "succeeded")
     with eng.connect() as c:
         assert not job_running(c, kind) and latest_run(c)["status"] == "succeeded"
+    eng.dispose()
+
+
+def test_a_job_run_as_a_step_of_another_fills_its_share_of_the_bar(fresh_db: str):
+    eng = create_engine(fresh_db)
+
+    def shown(rec) -> float:
+        time.sleep(0.3)  # past the progress writes' throttle
+        with eng.connect() as c:
+            return c.execute(text("SELECT progress FROM batch_runs WHERE run_id = :r"), {"r": rec.run_id}).scalar_one()
+
+    with recorded_run(eng, "generate", "alice", {}) as rec:
+        rec.progress(0.5, "outer half way")
+        assert shown(rec) == pytest.approx(0.5)
+        with rec.sub_range(0.5, 0.75):  # e.g. day 3 of 4's nightly in `pde advance`
+            rec.progress(0.0, "inner starts")
+            assert shown(rec) == pytest.approx(0.5)
+            rec.progress(0.5, "inner half way")
+            assert shown(rec) == pytest.approx(0.625)
+            with rec.sub_range(0.5, 1.0):  # ranges nest
+                rec.progress(0.5, "a step of the inner job")
+                assert shown(rec) == pytest.approx(0.6875)
+            rec.progress(0.9, "inner again")
+            assert shown(rec) == pytest.approx(0.725)
+        rec.progress(0.8, "outer again")  # the block's range is gone
+        assert shown(rec) == pytest.approx(0.8)
     eng.dispose()

@@ -49,6 +49,7 @@ class RunRecorder:
     _last_write: float = 0.0
     _lock: Connection | None = None
     kind: str = ""
+    _range: tuple[float, float] = (0.0, 1.0)  # the share of the run that progress() fractions fill (sub_range)
 
     def progress(self, fraction: float, message: str) -> None:
         """Record progress in [0, 1] with a one-line message (throttled to ~4 writes a second)."""
@@ -56,6 +57,8 @@ class RunRecorder:
         now = time.monotonic()
         if now - self._last_write < 0.25 and fraction < 1:
             return
+        lo, hi = self._range
+        fraction = lo + min(max(fraction, 0.0), 1.0) * (hi - lo)
         self._last_write = now
         with self.engine.begin() as conn:
             conn.execute(
@@ -63,6 +66,18 @@ class RunRecorder:
                 {"p": min(max(fraction, 0.0), 1.0), "m": message, "log": "\n".join(self._log_lines),
                  "id": self.run_id},
             )
+
+    @contextmanager
+    def sub_range(self, lo: float, hi: float) -> Iterator[None]:
+        """Inside the block, progress fractions fill [lo, hi] of the current range: a job run as one step of
+        another (each day's nightly in `pde advance`) moves the outer job's bar on instead of restarting it."""
+        outer = self._range
+        width = outer[1] - outer[0]
+        self._range = (outer[0] + lo * width, outer[0] + hi * width)
+        try:
+            yield
+        finally:
+            self._range = outer
 
     @contextmanager
     def stage(self, name: str) -> Iterator[dict[str, Any]]:

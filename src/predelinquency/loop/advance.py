@@ -137,7 +137,8 @@ def _advance(conn: Connection, rec: RunRecorder, settings: Settings, days: int, 
         if team is not None:
             if not conn.execute(text("SELECT EXISTS (SELECT 1 FROM risk_scores WHERE as_of = :d)"),
                                 {"d": day}).scalar_one():
-                nightly_in(conn, rec, settings)  # the first day's plan, when no nightly has scored it yet
+                with rec.sub_range(i / days, i / days):  # the first day's plan, when no nightly has scored it yet
+                    nightly_in(conn, rec, settings)
                 totals["nightly_runs"] += 1
             made = work_todays_plan(conn, team, settings, day)
         t0 = time.perf_counter()
@@ -151,7 +152,9 @@ def _advance(conn: Connection, rec: RunRecorder, settings: Settings, days: int, 
             totals["worked_by_team"] += _record_results(conn, team, made, result.responded)
         if nightly == "every" or (nightly == "last" and i == days - 1):
             t0 = time.perf_counter()
-            nightly_in(conn, rec, settings)
+            # the nightly reports its own 0..1: within this day's share of the advance, so the bar never goes back
+            with rec.sub_range((i + 0.5) / days, (i + 1) / days):
+                nightly_in(conn, rec, settings)
             nightly_seconds += time.perf_counter() - t0
             totals["nightly_runs"] += 1
         message = f"simulated {day} ({i + 1} of {days} days)"
