@@ -138,7 +138,7 @@ def _advance(conn: Connection, rec: RunRecorder, settings: Settings, days: int, 
             if not conn.execute(text("SELECT EXISTS (SELECT 1 FROM risk_scores WHERE as_of = :d)"),
                                 {"d": day}).scalar_one():
                 with rec.sub_range(i / days, i / days):  # the first day's plan, when no nightly has scored it yet
-                    nightly_in(conn, rec, settings)
+                    nightly_in(conn, rec, settings, refresh_statistics=True)
                 totals["nightly_runs"] += 1
             made = work_todays_plan(conn, team, settings, day)
         t0 = time.perf_counter()
@@ -154,7 +154,7 @@ def _advance(conn: Connection, rec: RunRecorder, settings: Settings, days: int, 
             t0 = time.perf_counter()
             # the nightly reports its own 0..1: within this day's share of the advance, so the bar never goes back
             with rec.sub_range((i + 0.5) / days, (i + 1) / days):
-                nightly_in(conn, rec, settings)
+                nightly_in(conn, rec, settings, refresh_statistics=True)  # rows autovacuum cannot see yet
             nightly_seconds += time.perf_counter() - t0
             totals["nightly_runs"] += 1
         message = f"simulated {day} ({i + 1} of {days} days)"

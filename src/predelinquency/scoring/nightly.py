@@ -205,10 +205,23 @@ def _move_staged(conn: Connection, run_id: int) -> int:
     return moved
 
 
+def _refresh_statistics(conn: Connection, as_of: date) -> None:
+    """ANALYZE, inside the caller's transaction, of today's scores' partition and the tables the plan's query
+    excludes customers by. Autovacuum cannot see a transaction's own rows: after days of them the planner takes
+    today's scores for one row and anti-joins the interventions once per customer (an advance's plan went from
+    0.1 s to 8 s in 10 days, and 0.06 s once analysed)."""
+    part = conn.execute(text("SELECT tableoid::regclass::text FROM risk_scores WHERE as_of = :d LIMIT 1"),
+                        {"d": as_of}).scalar()
+    for table in (part, "interventions", "contact_plan"):
+        if table:  # names from the catalog and constants, never from input
+            conn.execute(text(f"ANALYZE {table}"))
+
+
 def nightly_in(conn: Connection, rec: RunRecorder, settings: Settings, as_of: date | None = None,
-               staged: Staged | None = None) -> NightlyResult:
+               staged: Staged | None = None, *, refresh_statistics: bool = False) -> NightlyResult:
     """The nightly's work in the caller's transaction, recorded on `rec` (`pde advance` runs it per day); with
-    `staged`, the shards a cluster already scored are moved in instead of scored here."""
+    `staged`, the shards a cluster already scored are moved in instead of scored here; refresh_statistics: the
+    caller's transaction holds days of rows no ANALYZE has seen (`pde advance`, which runs as the tables' owner)."""
     if staged is None:
         with rec.stage("rollup") as st:
             rollup_days, last = bring_rollup_up_to_date(conn)
@@ -261,6 +274,8 @@ def nightly_in(conn: Connection, rec: RunRecorder, settings: Settings, as_of: da
             settled = settle_outcomes(conn, last, as_of, settings.operations.outcome_window_days,
                                       settings.simulation.grace_days)
             st.update(settled)
+        if refresh_statistics:
+            _refresh_statistics(conn, as_of)
         with rec.stage("contact_plan") as st:
             plan = build_plan(conn, settings, as_of, model.version, rec.run_id, uplift).as_dict()
             st.update(plan)
