@@ -63,7 +63,7 @@ class RunRecorder:
         with self.engine.begin() as conn:
             conn.execute(
                 text("UPDATE batch_runs SET progress = :p, message = :m, log = :log WHERE run_id = :id"),
-                {"p": min(max(fraction, 0.0), 1.0), "m": message, "log": "\n".join(self._log_lines),
+                {"p": fraction, "m": message, "log": "\n".join(self._log_lines),
                  "id": self.run_id},
             )
 

@@ -191,16 +191,16 @@ def todays_contacts(conn: Connection, day: date, uplift: UpliftModel, lgd: float
         f"FROM contact_plan p WHERE p.business_date = :d AND p.arm = '{CONTACT}' ORDER BY p.rank"),
         {"d": day}).mappings().all()
     out = [dict(r) for r in rows]
-    current = estimate_sources(uplift)
-    # planned under other effects than today's champion: the words of the version the plan was drawn with
-    others = sorted({r["uplift_version"] for r in out if r["uplift_version"] not in (None, uplift.version)})
-    stored = {v: stored_sources(m) for v, m in conn.execute(text(
-        "SELECT version, metrics FROM uplift_versions WHERE version = ANY(:v)"), {"v": others}).all()} if others else {}
-    for r, text_ in zip(out, why_rows(out, current, lgd), strict=True):
-        version = r["uplift_version"]
-        if version != uplift.version:
-            sources = ({} if version is None else stored.get(version)
-                       or {r["recommended_action"]: f"uplift model {version}"})  # a version no longer on record
-            text_ = why_rows([r], sources, lgd)[0]  # an action missing from sources reads as the prior
-        r["why"] = text_
+    # each row in the words of the uplift version its plan was drawn with: today's champion, the configured prior
+    # (every action reads as the prior), or an earlier version's stored figures
+    others = sorted({r["uplift_version"] for r in out} - {None, uplift.version})
+    sources: dict[str | None, dict[str, str]] = {None: {}}
+    if others:
+        sources.update((v, stored_sources(m)) for v, m in conn.execute(text(
+            "SELECT version, metrics FROM uplift_versions WHERE version = ANY(:v)"), {"v": others}).all())
+    sources[uplift.version] = estimate_sources(uplift)
+    for r in out:
+        version = r["uplift_version"]  # a version no longer on record is named
+        said = sources.get(version, {r["recommended_action"]: f"uplift model {version}"})
+        r["why"] = why_rows([r], said, lgd)[0]
     return out
